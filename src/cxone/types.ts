@@ -1,0 +1,95 @@
+import type { TranscriptLine } from '../scoring/types.js';
+
+/**
+ * The CXone boundary as the rest of the service sees it. Expected failures are values: every call
+ * answers a CxoneResult, and its error says whether trying again later can help.
+ */
+
+export type CxoneCall = 'token' | 'queryConversations' | 'getTranscript' | 'getForm' | 'submitEvaluation';
+
+export type CxoneErrorKind =
+  | 'not_ready' // transcript 404: transcription still running
+  | 'not_found' // other 404s
+  | 'unauthorized' // credentials refused (token call 400/401, or a 401 that a fresh token did not cure)
+  | 'forbidden' // 403: missing scope
+  | 'rejected' // 422 / other 4xx: the request itself is wrong; repeating it cannot help
+  | 'rate_limited' // 429 that outlasted the client's own waiting
+  | 'server' // 5xx
+  | 'timeout'
+  | 'network'
+  | 'bad_response'; // 2xx whose body is not the documented shape
+
+export interface CxoneError {
+  kind: CxoneErrorKind;
+  call: CxoneCall;
+  /** True when the same call later may succeed (5xx, 429, timeouts, network, transcript not ready). */
+  retryable: boolean;
+  status?: number;
+  message: string;
+}
+
+export type CxoneResult<T> = { ok: true; value: T } | { ok: false; error: CxoneError };
+
+export interface ConversationSummary {
+  id: string;
+  type?: string | null;
+  status?: string | null;
+  agentId: string | null;
+  startTime: string | null;
+  endTime: string | null;
+}
+
+export interface ConversationPage {
+  conversations: ConversationSummary[];
+  nextPageToken: string | null;
+}
+
+export interface QmFormItem {
+  itemId: string;
+  name: string;
+  maxScore?: number;
+}
+
+export interface QmForm {
+  id: string;
+  name: string;
+  sections: { sectionId: string; name: string; items: QmFormItem[] }[];
+}
+
+/** The evaluation body exactly as the contract shows it (snake_case on the wire). */
+export interface EvaluationBody {
+  form_id: string;
+  agent_id: string;
+  conversation_id: string;
+  sections: { section_id: string; items: { item_id: string; score: number; comment: string }[] }[];
+  overall_score: number;
+  comment: string;
+}
+
+export interface SubmittedEvaluation {
+  id: string;
+  status?: string;
+}
+
+export interface CxoneClient {
+  /** One page of completed conversations, newest first. */
+  queryCompletedConversations(pageToken?: string | null): Promise<CxoneResult<ConversationPage>>;
+  /** 404 while transcription runs comes back as error kind `not_ready`. */
+  getTranscript(conversationId: string): Promise<CxoneResult<TranscriptLine[]>>;
+  getForm(formId: string): Promise<CxoneResult<QmForm>>;
+  /** `idempotencyKey` is the same on every attempt for one conversation and form. */
+  submitEvaluation(body: EvaluationBody, idempotencyKey: string): Promise<CxoneResult<SubmittedEvaluation>>;
+  /** Closes keep-alive connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * The whole process's (or, shared through SQLite, the whole service's) CXone call budget. Every HTTP
+ * call to CXone, the token call included, first acquires a slot.
+ */
+export interface RequestBudget {
+  /** Resolves when one more call fits the budget over every sliding minute (and no 429 pause is active). */
+  acquire(signal?: AbortSignal): Promise<void>;
+  /** A 429 said to wait: no call at all before `untilMs` (epoch ms). */
+  pauseUntil(untilMs: number): void;
+}
