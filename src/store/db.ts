@@ -1,0 +1,71 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import * as schema from './schema.js';
+
+export type Db = BetterSQLite3Database<typeof schema>;
+
+export interface Store {
+  sqlite: Database.Database;
+  db: Db;
+  close(): void;
+}
+
+/** drizzle/ at the repository root, whether we run from src/ (tsx) or dist/ (compiled). */
+export const MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+
+export function openStore(path: string, options: { busyTimeoutMs?: number } = {}): Store {
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const sqlite = new Database(path);
+  // A second process (npm run sweep next to npm start) waits for the write lock instead of failing
+  // at once with SQLITE_BUSY.
+  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+  sqlite.pragma('journal_mode = WAL');
+  // FULL: a commit is fsynced before better-sqlite3 returns, so a 202 sent after the commit
+  // survives power loss, not only kill -9.
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  const db = drizzle(sqlite, { schema });
+  return {
+    sqlite,
+    db,
+    close: () => {
+      if (sqlite.open) sqlite.close();
+    },
+  };
+}
+
+/**
+ * Applies drizzle-kit's migrations. drizzle's own migrator reads which migrations ran *before* it
+ * takes the write lock, so two processes starting together can both try to apply the first one;
+ * here the read and the writes happen inside one BEGIN IMMEDIATE, and the loser of the race waits
+ * (busy_timeout), then finds nothing left to do. Same bookkeeping table as drizzle's.
+ */
+export function migrate(store: Store, migrationsFolder = MIGRATIONS_FOLDER): { applied: number } {
+  const migrations = readMigrationFiles({ migrationsFolder });
+  const { sqlite } = store;
+  const run = sqlite.transaction(() => {
+    sqlite.exec(
+      'CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)',
+    );
+    const last = sqlite
+      .prepare('SELECT created_at FROM "__drizzle_migrations" ORDER BY created_at DESC LIMIT 1')
+      .get() as { created_at: number } | undefined;
+    let applied = 0;
+    for (const migration of migrations) {
+      if (last && Number(last.created_at) >= migration.folderMillis) continue;
+      for (const statement of migration.sql) {
+        if (statement.trim()) sqlite.exec(statement);
+      }
+      sqlite
+        .prepare('INSERT INTO "__drizzle_migrations" ("hash", "created_at") VALUES (?, ?)')
+        .run(migration.hash, migration.folderMillis);
+      applied++;
+    }
+    return applied;
+  });
+  return { applied: run.immediate() };
+}
