@@ -1,0 +1,138 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { ConversationPage, CxoneClient, CxoneError, CxoneResult } from '../cxone/types.js';
+import type { Store } from '../store/db.js';
+import type { JobStore } from '../store/jobs.js';
+import type { SweepStore } from '../store/sweeps.js';
+import { backoffDelay } from './backoff.js';
+
+export interface SweepOptions {
+  cxone: CxoneClient;
+  store: Store;
+  jobs: JobStore;
+  sweeps: SweepStore;
+  clock: Clock;
+  log: Logger;
+  owner: string;
+  lookbackMs: number;
+  /** Overlap with the previous pass: conversations can reach "completed" a while after they end. */
+  safetyMarginMs: number;
+  /** Attempts per page on retryable failures. */
+  pageAttempts?: number;
+  retryBaseMs?: number;
+}
+
+export interface SweepResult {
+  ok: boolean;
+  pages: number;
+  /** Completed conversations inside the window. */
+  seen: number;
+  /** Of those, new to the database. */
+  created: number;
+  /** Ids of the conversations inside the window, for the caller's summary. */
+  conversationIds: string[];
+  error?: CxoneError;
+}
+
+/**
+ * One reconciliation pass: pages through completed conversations, newest first, until they ended
+ * before the horizon (the last successful pass's start minus a safety margin, but never further back
+ * than the lookback), and creates a job for every one the database does not know yet. The watermark
+ * moves only when the pass reached its end, so a pass cut short is redone in full next time.
+ */
+export async function runSweep(options: SweepOptions): Promise<SweepResult> {
+  const { store, jobs, sweeps, clock, log, owner } = options;
+  const startedAt = clock.now();
+  const last = sweeps.lastSuccessfulStart();
+  const horizon = Math.max(startedAt - options.lookbackMs, last === null ? 0 : last - options.safetyMarginMs);
+  const id = sweeps.begin(owner, startedAt);
+  const result: SweepResult = { ok: false, pages: 0, seen: 0, created: 0, conversationIds: [] };
+  let pageToken: string | null = null;
+
+  for (;;) {
+    const page = await fetchPage(options, pageToken);
+    if (!page.ok) {
+      result.error = page.error;
+      sweeps.finish(id, clock.now(), {
+        ...result,
+        ok: false,
+        error: `${page.error.call}: ${page.error.message}`,
+      });
+      log.warn(
+        {
+          pages: result.pages,
+          seen: result.seen,
+          created: result.created,
+          durationMs: clock.now() - startedAt,
+          error: page.error.message,
+        },
+        'sweep failed',
+      );
+      return result;
+    }
+    result.pages++;
+    let reachedHorizon = false;
+    const now = clock.now();
+    store.db.transaction(
+      (tx) => {
+        for (const conversation of page.value.conversations) {
+          if (conversation.status && conversation.status.toUpperCase() !== 'COMPLETED') continue;
+          const endedAt = conversation.endTime ? Date.parse(conversation.endTime) : Number.NaN;
+          // Sorted newest first: the first one older than the horizon ends the pass after this page.
+          if (!Number.isNaN(endedAt) && endedAt < horizon) {
+            reachedHorizon = true;
+            continue;
+          }
+          result.seen++;
+          result.conversationIds.push(conversation.id);
+          const change = jobs.onSwept(
+            tx,
+            {
+              conversationId: conversation.id,
+              agentId: conversation.agentId,
+              mediaType: conversation.type ?? null,
+              startTime: conversation.startTime,
+              endTime: conversation.endTime,
+            },
+            now,
+          );
+          if (change === 'created') result.created++;
+        }
+      },
+      { behavior: 'immediate' },
+    );
+    pageToken = page.value.nextPageToken;
+    if (reachedHorizon || !pageToken || page.value.conversations.length === 0) break;
+  }
+  result.ok = true;
+  sweeps.finish(id, clock.now(), {
+    ok: true,
+    pages: result.pages,
+    seen: result.seen,
+    created: result.created,
+  });
+  log.info(
+    {
+      pages: result.pages,
+      seen: result.seen,
+      created: result.created,
+      horizon: new Date(horizon).toISOString(),
+      durationMs: clock.now() - startedAt,
+    },
+    'sweep finished',
+  );
+  return result;
+}
+
+async function fetchPage(
+  options: SweepOptions,
+  pageToken: string | null,
+): Promise<CxoneResult<ConversationPage>> {
+  const attempts = options.pageAttempts ?? 4;
+  let answer = await options.cxone.queryCompletedConversations(pageToken);
+  for (let attempt = 1; !answer.ok && answer.error.retryable && attempt < attempts; attempt++) {
+    await options.clock.sleep(backoffDelay(attempt, options.retryBaseMs ?? 1_000, 30_000));
+    answer = await options.cxone.queryCompletedConversations(pageToken);
+  }
+  return answer;
+}

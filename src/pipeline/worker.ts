@@ -1,0 +1,321 @@
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { CxoneClient, CxoneError } from '../cxone/types.js';
+import type { CompiledRubric, ScoreResult, TranscriptLine } from '../scoring/types.js';
+import type { Job, JobStore } from '../store/jobs.js';
+import { backoffDelay } from './backoff.js';
+import { buildEvaluation, type FormMapping, idempotencyKey } from './evaluation.js';
+
+/** The rubric engine as the worker uses it: compiled once at start-up. */
+export interface Scorer {
+  rubric: CompiledRubric;
+  score(lines: TranscriptLine[]): ScoreResult;
+  comment(result: ScoreResult): string;
+}
+
+export interface WorkerOptions {
+  jobs: JobStore;
+  cxone: CxoneClient;
+  scorer: Scorer;
+  mapping: FormMapping;
+  clock: Clock;
+  log: Logger;
+  /** Unique per process: whose lease a job is under. */
+  owner: string;
+  concurrency: number;
+  maxAttempts: number;
+  transcriptMaxWaitMs: number;
+  /** Lease length. Renewed every third of it while the job runs, so it only lapses when we died. */
+  leaseMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  transcriptRetryBaseMs?: number;
+  transcriptRetryMaxMs?: number;
+  /** Longest idle wait between looks at the database (other processes may add work). */
+  idlePollMs?: number;
+  random?: () => number;
+}
+
+export type JobOutcome = 'submitted' | 'skipped' | 'failed' | 'retry' | 'waiting_transcript' | 'lease_lost';
+
+export interface Worker {
+  /** Starts working runnable jobs and keeps doing so until stop(). */
+  start(): void;
+  /** Something became runnable (a webhook, a sweep): look now rather than at the next poll. */
+  notify(): void;
+  /** Works every job runnable now, and retries due within `waitForRetriesMs`, then resolves. */
+  runUntilIdle(waitForRetriesMs: number): Promise<void>;
+  /** Stops claiming, lets running jobs finish for up to graceMs, then hands back unfinished leases. */
+  stop(graceMs: number): Promise<void>;
+  readonly inFlight: number;
+  onJobDone?: (job: Job, outcome: JobOutcome) => void;
+}
+
+const ONE_MINUTE = 60_000;
+
+export function createWorker(options: WorkerOptions): Worker {
+  const { jobs, cxone, scorer, mapping, clock, log, owner, maxAttempts, transcriptMaxWaitMs } = options;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const retryBaseMs = options.retryBaseMs ?? 2_000;
+  const retryMaxMs = options.retryMaxMs ?? 5 * ONE_MINUTE;
+  const transcriptRetryBaseMs = options.transcriptRetryBaseMs ?? 30_000;
+  const transcriptRetryMaxMs = options.transcriptRetryMaxMs ?? 30 * ONE_MINUTE;
+  const idlePollMs = options.idlePollMs ?? 2_000;
+  const random = options.random ?? Math.random;
+  const queue = new PQueue({ concurrency: options.concurrency });
+
+  let running = false;
+  let stopped = false;
+  let pumpScheduled = false;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let renewTimer: NodeJS.Timeout | undefined;
+
+  const worker: Worker = {
+    start() {
+      if (running || stopped) return;
+      running = true;
+      renewTimer = setInterval(renew, Math.max(50, Math.floor(leaseMs / 3)));
+      renewTimer.unref();
+      schedulePump();
+    },
+    notify() {
+      if (running) schedulePump();
+    },
+    async runUntilIdle(waitForRetriesMs) {
+      renewTimer ??= setInterval(renew, Math.max(50, Math.floor(leaseMs / 3)));
+      for (;;) {
+        claimInto(options.concurrency - queue.size - queue.pending);
+        if (queue.size + queue.pending > 0) {
+          // Refill as soon as any job ends, not when the whole batch has.
+          await new Promise((resolve) => queue.once('next', resolve));
+          continue;
+        }
+        const next = jobs.nextWakeAt();
+        const wait = next === null ? Number.POSITIVE_INFINITY : next - clock.now();
+        if (wait > waitForRetriesMs || stopped) break;
+        await clock.sleep(Math.max(0, wait) + 5);
+      }
+      clearInterval(renewTimer);
+      renewTimer = undefined;
+    },
+    async stop(graceMs) {
+      stopped = true;
+      running = false;
+      clearTimeout(wakeTimer);
+      queue.clear();
+      const idle = queue.onIdle();
+      const timedOut = await Promise.race([
+        idle.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref()),
+      ]);
+      clearInterval(renewTimer);
+      // Jobs still running after the grace period are handed back: the next process repeats them,
+      // and the Idempotency-Key makes a repeated submission harmless.
+      const released = jobs.releaseLeases(owner, clock.now());
+      log.info({ released, timedOut }, 'worker stopped');
+    },
+    get inFlight() {
+      return queue.pending + queue.size;
+    },
+  };
+
+  function renew(): void {
+    if (queue.pending === 0) return;
+    try {
+      jobs.renewLeases(owner, clock.now(), leaseMs);
+    } catch (error) {
+      log.error({ err: error }, 'lease renewal failed');
+    }
+  }
+
+  function schedulePump(): void {
+    if (pumpScheduled || !running) return;
+    pumpScheduled = true;
+    setImmediate(pump);
+  }
+
+  function pump(): void {
+    pumpScheduled = false;
+    if (!running) return;
+    clearTimeout(wakeTimer);
+    try {
+      const free = options.concurrency - queue.size - queue.pending;
+      const claimed = claimInto(free);
+      // A full claim may have left more behind: look again when a slot frees (run() re-pumps).
+      if (claimed < free) {
+        const next = jobs.nextWakeAt();
+        const wait = next === null ? idlePollMs : Math.min(idlePollMs, Math.max(0, next - clock.now()));
+        wakeTimer = setTimeout(schedulePump, wait + 1);
+      }
+    } catch (error) {
+      log.error({ err: error }, 'claiming jobs failed');
+      wakeTimer = setTimeout(schedulePump, idlePollMs);
+    }
+  }
+
+  function claimInto(free: number): number {
+    if (free <= 0 || stopped) return 0;
+    const claimed = jobs.claim(owner, free, clock.now(), leaseMs);
+    for (const job of claimed) {
+      queue.add(() => run(job)).finally(() => schedulePump());
+    }
+    return claimed.length;
+  }
+
+  async function run(job: Job): Promise<void> {
+    const started = clock.now();
+    const jobLog = log.child({ conversationId: job.conversationId, attempt: job.attempts + 1 });
+    let outcome: JobOutcome;
+    let reason: string | undefined;
+    try {
+      ({ outcome, reason } = await processJob(job));
+    } catch (error) {
+      // Unexpected (a bug, a database fault): logged once here with context, then retried like a
+      // transient failure so one bad job cannot stop the worker.
+      jobLog.error({ err: error }, 'job failed unexpectedly');
+      ({ outcome, reason } = safely(() => retryLater(job, `unexpected error: ${(error as Error).message}`)));
+    }
+    const level = outcome === 'failed' ? 'warn' : 'info';
+    jobLog[level](
+      { outcome, reason, durationMs: clock.now() - started, agentId: job.agentId },
+      'job finished',
+    );
+    worker.onJobDone?.(job, outcome);
+  }
+
+  function safely(fn: () => { outcome: JobOutcome; reason?: string }): {
+    outcome: JobOutcome;
+    reason?: string;
+  } {
+    try {
+      return fn();
+    } catch (error) {
+      log.error({ err: error }, 'could not record job outcome');
+      return { outcome: 'retry', reason: 'outcome not recorded' };
+    }
+  }
+
+  async function processJob(job: Job): Promise<{ outcome: JobOutcome; reason?: string }> {
+    if (!job.agentId)
+      return finish(job, { state: 'skipped', reason: 'conversation has no agent: it cannot be evaluated' });
+    const transcript = await cxone.getTranscript(job.conversationId);
+    if (!transcript.ok) {
+      if (transcript.error.kind === 'not_ready') return transcriptNotReady(job);
+      return failedCall(job, transcript.error);
+    }
+    if (!transcript.value.some((line) => line.text.trim() !== '')) {
+      return finish(job, { state: 'skipped', reason: 'transcript is empty' });
+    }
+    const result = scorer.score(transcript.value);
+    const body = buildEvaluation({
+      conversationId: job.conversationId,
+      agentId: job.agentId,
+      mapping,
+      rubric: scorer.rubric,
+      result,
+      comment: scorer.comment(result),
+    });
+    const submitted = await cxone.submitEvaluation(body, idempotencyKey(job.conversationId, mapping.formId));
+    if (!submitted.ok) return failedCall(job, submitted.error);
+    return finish(
+      job,
+      {
+        state: 'submitted',
+        reason: null,
+        evaluationId: submitted.value.id,
+        overallScore: body.overall_score,
+        rubricName: scorer.rubric.name,
+        rubricVersion: scorer.rubric.version,
+        rubricHash: scorer.rubric.hash,
+        resultJson: JSON.stringify(
+          result.rules.map((r) => ({ name: r.name, outcome: r.outcome, score: r.score, comment: r.comment })),
+        ),
+      },
+      submitted.value.id,
+    );
+  }
+
+  function transcriptNotReady(job: Job): { outcome: JobOutcome; reason?: string } {
+    const now = clock.now();
+    const checks = job.transcriptChecks + 1;
+    const deadline = job.firstSeenAt + transcriptMaxWaitMs;
+    if (now >= deadline) {
+      const hours = Math.round((transcriptMaxWaitMs / 3_600_000) * 10) / 10;
+      return finish(job, {
+        state: 'failed',
+        reason: `transcript not ready after ${hours} h`,
+        transcriptChecks: checks,
+      });
+    }
+    // Growing waits: a transcript that is late is probably very late; but never past the deadline,
+    // so the last check happens at it.
+    const delay = backoffDelay(checks, transcriptRetryBaseMs, transcriptRetryMaxMs, random);
+    return finish(
+      job,
+      {
+        state: 'waiting_transcript',
+        reason: 'transcript not ready (404)',
+        transcriptChecks: checks,
+        nextAttemptAt: Math.min(deadline, now + delay),
+      },
+      undefined,
+      'waiting_transcript',
+    );
+  }
+
+  function failedCall(job: Job, error: CxoneError): { outcome: JobOutcome; reason?: string } {
+    const reason = `${error.call}: ${error.message}`;
+    if (error.kind === 'unauthorized' || error.kind === 'forbidden') {
+      // Refused credentials are the operator's to fix, not this job's fault: wait without using up
+      // attempts, so the job is done once they are fixed.
+      return finish(
+        job,
+        { state: 'due', reason, nextAttemptAt: clock.now() + retryMaxMs },
+        undefined,
+        'retry',
+      );
+    }
+    if (!error.retryable) return finish(job, { state: 'failed', reason });
+    return retryLater(job, reason);
+  }
+
+  function retryLater(job: Job, reason: string): { outcome: JobOutcome; reason?: string } {
+    const attempts = job.attempts + 1;
+    if (attempts >= maxAttempts) {
+      return finish(job, {
+        state: 'failed',
+        reason: `gave up after ${attempts} attempts: ${reason}`,
+        attempts,
+      });
+    }
+    const delay = backoffDelay(attempts, retryBaseMs, retryMaxMs, random);
+    return finish(
+      job,
+      { state: 'due', reason, attempts, nextAttemptAt: clock.now() + delay },
+      undefined,
+      'retry',
+    );
+  }
+
+  function finish(
+    job: Job,
+    patch: Partial<Job>,
+    evaluationId?: string,
+    outcome?: JobOutcome,
+  ): { outcome: JobOutcome; reason?: string } {
+    const now = clock.now();
+    const terminal = patch.state === 'submitted' || patch.state === 'skipped' || patch.state === 'failed';
+    const applied = jobs.finish(
+      owner,
+      job.conversationId,
+      terminal ? { ...patch, finishedAt: now } : patch,
+      now,
+    );
+    if (!applied) return { outcome: 'lease_lost', reason: 'lease expired and the job was taken over' };
+    const reason = patch.reason ?? (evaluationId ? `evaluation ${evaluationId}` : undefined);
+    return { outcome: outcome ?? (patch.state as JobOutcome), ...(reason ? { reason } : {}) };
+  }
+
+  return worker;
+}
