@@ -1,0 +1,214 @@
+import http from 'node:http';
+import net from 'node:net';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import type { EventSink, RecordOutcome, VerifiedDelivery } from '../../src/events.js';
+import { createApp } from '../../src/http/app.js';
+import { type RunningHttpServer, startHttpServer } from '../../src/http/server.js';
+import { parseWebhookSecrets } from '../../src/http/signature.js';
+import { conversationEndedBody, MemoryEventSink, signedRequest, TEST_SECRET } from '../support/signing.js';
+
+/** A sink whose record() waits until the test lets it finish, to hold a request in flight. */
+class GatedSink implements EventSink {
+  readonly inner = new MemoryEventSink();
+  private releases: (() => void)[] = [];
+  private arrivals: (() => void)[] = [];
+  pending = 0;
+
+  async record(delivery: VerifiedDelivery): Promise<RecordOutcome> {
+    this.pending++;
+    for (const arrived of this.arrivals.splice(0)) arrived();
+    await new Promise<void>((resolve) => this.releases.push(resolve));
+    this.pending--;
+    return this.inner.record(delivery);
+  }
+
+  arrived(): Promise<void> {
+    if (this.pending > 0) return Promise.resolve();
+    return new Promise((resolve) => this.arrivals.push(resolve));
+  }
+
+  releaseAll(): void {
+    for (const release of this.releases.splice(0)) release();
+  }
+}
+
+const keys = (() => {
+  const parsed = parseWebhookSecrets(TEST_SECRET);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.keys;
+})();
+
+let running: RunningHttpServer | undefined;
+afterEach(async () => {
+  await running?.close(0);
+  running = undefined;
+});
+
+async function start(sink: EventSink) {
+  const app = createApp({
+    sink,
+    webhookKeys: keys,
+    clock: systemClock,
+    log: pino({ level: 'silent' }),
+    isReady: () => true,
+  });
+  running = await startHttpServer({ app, port: 0, hostname: '127.0.0.1' });
+  return running;
+}
+
+function send(
+  server: RunningHttpServer,
+  options: {
+    agent?: http.Agent;
+    path?: string;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+  },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        path: options.path ?? '/webhooks/cxone',
+        method: options.method ?? 'POST',
+        headers: options.headers,
+        agent: options.agent ?? false,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+function signed() {
+  return signedRequest({ timestamp: Math.floor(Date.now() / 1000), body: conversationEndedBody() });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('startHttpServer', () => {
+  it('serves on a real port and reports its url', async () => {
+    const server = await start(new MemoryEventSink());
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    const req = signed();
+    const res = await send(server, { headers: req.headers, body: req.body });
+    expect(res.status).toBe(202);
+  });
+
+  it('answers 413 to an over-limit chunked body instead of dropping the connection', async () => {
+    const sink = new MemoryEventSink();
+    const server = await start(sink);
+    const req = signed();
+    const status = await new Promise<number>((resolve, reject) => {
+      const out = http.request(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: '/webhooks/cxone',
+          method: 'POST',
+          headers: req.headers,
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      out.on('error', reject);
+      // No Content-Length: Node sends it chunked. 300 KiB in 10 KiB pieces.
+      const piece = Buffer.alloc(10 * 1024, 0x20);
+      for (let i = 0; i < 30; i++) out.write(piece);
+      out.end();
+    });
+    expect(status).toBe(413);
+    expect(sink.calls).toBe(0);
+  });
+
+  it('close() refuses new connections, finishes requests in flight, and closes idle keep-alive sockets', async () => {
+    const sink = new GatedSink();
+    const server = await start(sink);
+
+    // An idle keep-alive socket: it must not hold close() up until its 65 s timeout.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    expect((await send(server, { agent, path: '/healthz', method: 'GET' })).status).toBe(200);
+
+    // The request in flight is on a keep-alive socket too, which turns idle once it is answered.
+    const busyAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const req = signed();
+    const inFlight = send(server, { agent: busyAgent, headers: req.headers, body: req.body });
+    await sink.arrived();
+
+    const startedClosing = Date.now();
+    let closed = false;
+    const closing = server.close(5_000).then(() => {
+      closed = true;
+    });
+    // Stopped listening at once; the request in flight keeps the server open.
+    await expect.poll(() => canConnect(server.port)).toBe(false);
+    expect(closed).toBe(false);
+
+    sink.releaseAll();
+    const answer = await inFlight;
+    expect(answer.status).toBe(202);
+    expect(sink.inner.deliveries).toHaveLength(1);
+    await closing;
+    // Well before the grace period: the idle socket and the finished one were closed, not waited out.
+    expect(Date.now() - startedClosing).toBeLessThan(3_000);
+    agent.destroy();
+    busyAgent.destroy();
+  });
+
+  it('close(graceMs) destroys requests that outlive the grace period', async () => {
+    const sink = new GatedSink();
+    const server = await start(sink);
+    const req = signed();
+    const inFlight = send(server, { headers: req.headers, body: req.body }).then(
+      () => 'answered',
+      () => 'dropped',
+    );
+    await sink.arrived();
+    const startedClosing = Date.now();
+    await server.close(200);
+    expect(Date.now() - startedClosing).toBeGreaterThanOrEqual(150);
+    expect(await inFlight).toBe('dropped');
+    sink.releaseAll();
+  });
+
+  it('rejects when the port is taken', async () => {
+    const server = await start(new MemoryEventSink());
+    const app = createApp({
+      sink: new MemoryEventSink(),
+      webhookKeys: keys,
+      clock: systemClock,
+      log: pino({ level: 'silent' }),
+      isReady: () => true,
+    });
+    await expect(startHttpServer({ app, port: server.port, hostname: '127.0.0.1' })).rejects.toThrow(
+      /EADDRINUSE/,
+    );
+  });
+});
