@@ -1,0 +1,2 @@
+export * from './sample-data.js';
+export * from './simulator.js';
