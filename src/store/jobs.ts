@@ -238,6 +238,7 @@ export class JobStore {
       skipped: 0,
       failed: 0,
     } satisfies Record<JobState, number>;
+    if (conversationIds && conversationIds.length === 0) return counts;
     const where = conversationIds
       ? and(eq(jobs.formId, this.formId), inArray(jobs.conversationId, conversationIds))
       : eq(jobs.formId, this.formId);

@@ -1,0 +1,113 @@
+import pino from 'pino';
+import { systemClock } from '../clock.js';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { runSweep } from '../pipeline/sweep.js';
+import { createWorker, type JobOutcome } from '../pipeline/worker.js';
+import { EXIT, openCore, readFormMapping, StartupError } from '../service.js';
+import { processOwner, readEnvironment, reportProblems } from './env.js';
+
+/**
+ * `npm run sweep`: one reconciliation pass, then works what it found (and anything already due)
+ * until nothing runnable is left. Logs go to stderr as JSON; the summary goes to stdout.
+ * Safe next to `npm start` on the same database: jobs are leased, the call budget is shared.
+ */
+async function main(): Promise<void> {
+  const loaded = loadConfig(readEnvironment(), 'sweep');
+  if (!loaded.ok) return reportProblems(loaded.problems, EXIT.config);
+  const { config } = loaded;
+  const log = createLogger(config.logLevel, pino.destination(2));
+  const deps = { clock: systemClock, log, owner: processOwner('sweep') };
+  const tty = process.stderr.isTTY === true;
+  const progress = (text: string) => {
+    if (tty) process.stderr.write(`\r\x1b[2K${text}`);
+  };
+
+  const core = openCore(config, deps);
+  const interrupted = new AbortController();
+  process.once('SIGINT', () => interrupted.abort());
+  process.once('SIGTERM', () => interrupted.abort());
+  try {
+    progress('reading the QM form…');
+    const mapping = await readFormMapping(core, config, deps, AbortSignal.any([interrupted.signal, AbortSignal.timeout(30_000)]));
+
+    progress('looking for completed conversations…');
+    const sweep = await runSweep({
+      cxone: core.cxone,
+      store: core.store,
+      jobs: core.jobs,
+      sweeps: core.sweeps,
+      clock: systemClock,
+      log,
+      owner: deps.owner,
+      lookbackMs: config.sweep.lookbackMs,
+      safetyMarginMs: config.sweep.safetyMarginMs,
+    });
+    if (!sweep.ok) {
+      const error = sweep.error!;
+      progress('');
+      const credentials = error.kind === 'unauthorized' || error.kind === 'forbidden';
+      throw new StartupError(
+        [`sweep failed: CXone ${credentials ? 'refused the credentials' : 'could not be reached'} (${error.message})`],
+        credentials ? EXIT.credentials : EXIT.unreachable,
+      );
+    }
+
+    const tally: Record<JobOutcome, number> = {
+      submitted: 0,
+      skipped: 0,
+      failed: 0,
+      retry: 0,
+      waiting_transcript: 0,
+      lease_lost: 0,
+    };
+    const worker = createWorker({
+      jobs: core.jobs,
+      cxone: core.cxone,
+      scorer: core.scorer,
+      mapping,
+      clock: systemClock,
+      log,
+      owner: deps.owner,
+      concurrency: config.worker.concurrency,
+      maxAttempts: config.worker.maxAttempts,
+      transcriptMaxWaitMs: config.worker.transcriptMaxWaitMs,
+    });
+    worker.onJobDone = (_job, outcome) => {
+      tally[outcome]++;
+      progress(`scoring: ${tally.submitted} submitted, ${tally.skipped} skipped, ${tally.failed} failed, ${worker.inFlight} in flight`);
+    };
+    interrupted.signal.addEventListener('abort', () => void worker.stop(config.shutdownGraceMs), { once: true });
+    // Short retries (a 5xx, a 429) are waited for; a transcript still being made is left for later.
+    await worker.runUntilIdle(60_000);
+    if (!interrupted.signal.aborted) await worker.stop(config.shutdownGraceMs);
+    progress('');
+
+    const states = countStates(core.jobs, sweep.conversationIds);
+    const waiting = states.waiting_transcript + states.waiting_agent + states.due + states.in_progress;
+    const lines = [
+      `sweep: ${sweep.seen} completed conversation(s) in the window, ${sweep.created} new, ${sweep.pages} page(s)`,
+      `this run: ${tally.submitted} submitted, ${tally.skipped} skipped, ${tally.failed} failed`,
+      `of the conversations found: ${states.submitted} evaluated, ${states.skipped} skipped, ${states.failed} failed, ${waiting} still waiting`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await core.close();
+  }
+}
+
+function countStates(jobs: import('../store/jobs.js').JobStore, ids: string[]) {
+  const total = jobs.countByState([]);
+  // SQLite limits bound parameters: count in chunks.
+  for (let i = 0; i < ids.length; i += 500) {
+    const part = jobs.countByState(ids.slice(i, i + 500));
+    for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += part[key];
+  }
+  return total;
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof StartupError) return reportProblems(error.lines, error.exitCode);
+  process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exitCode = EXIT.unexpected;
+});

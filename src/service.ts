@@ -1,0 +1,250 @@
+import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import { createCxoneClient } from './cxone/client.js';
+import type { CxoneClient, CxoneError, QmForm } from './cxone/types.js';
+import { createApp } from './http/app.js';
+import { startHttpServer } from './http/server.js';
+import { parseWebhookSecrets } from './http/signature.js';
+import { backoffDelay } from './pipeline/backoff.js';
+import { type FormMapping, mapRubricToForm } from './pipeline/evaluation.js';
+import { runSweep } from './pipeline/sweep.js';
+import { createWorker, type Scorer, type Worker } from './pipeline/worker.js';
+import { loadRubricFile } from './rubric-file.js';
+import { migrate, openStore, type Store } from './store/db.js';
+import { createEventRecorder } from './store/event-recorder.js';
+import { JobStore } from './store/jobs.js';
+import { createSharedBudget } from './store/shared-budget.js';
+import { SweepStore } from './store/sweeps.js';
+
+/** Exit codes of the service's commands (README: "Exit codes"). */
+export const EXIT = { ok: 0, unexpected: 1, config: 2, unreachable: 3, credentials: 4 } as const;
+
+/** A problem that stops start-up: printed one line each, no stack trace, then exit with `exitCode`. */
+export class StartupError extends Error {
+  constructor(
+    readonly lines: string[],
+    readonly exitCode: number,
+  ) {
+    super(lines.join('; '));
+  }
+}
+
+export interface ServiceDeps {
+  clock: Clock;
+  log: Logger;
+  /** Unique per process: the lease owner. */
+  owner: string;
+  fetch?: typeof fetch;
+}
+
+/** What both `npm start` and `npm run sweep` build before they differ: store, rubric, CXone. */
+export interface Core {
+  store: Store;
+  jobs: JobStore;
+  sweeps: SweepStore;
+  cxone: CxoneClient;
+  scorer: Scorer;
+  formId: string;
+  close(): Promise<void>;
+}
+
+/** Validates the rubric and the form id, opens and migrates the database, builds the CXone client. */
+export function openCore(config: Config, deps: ServiceDeps): Core {
+  const loaded = loadRubricFile(config.rubricPath);
+  if (!loaded.ok) throw new StartupError(loaded.problems, EXIT.config);
+  const formId = loaded.rubric.formId ?? config.qm.formId;
+  if (!formId) throw new StartupError(['QM_FORM_ID: required (the rubric names no form_id)'], EXIT.config);
+
+  const store = openStore(config.databasePath);
+  try {
+    migrate(store);
+  } catch (error) {
+    store.close();
+    throw new StartupError([`DATABASE_PATH: cannot migrate '${config.databasePath}' (${(error as Error).message})`], EXIT.config);
+  }
+  const budget = createSharedBudget({
+    path: config.databasePath,
+    maxPerMinute: config.cxone.maxRequestsPerMinute,
+    clock: deps.clock,
+  });
+  const cxone = createCxoneClient({
+    ...config.cxone,
+    budget,
+    clock: deps.clock,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
+  return {
+    store,
+    jobs: new JobStore(store.db, formId),
+    sweeps: new SweepStore(store.db),
+    cxone,
+    scorer: loaded.scorer,
+    formId,
+    async close() {
+      await cxone.close();
+      budget.close();
+      store.close();
+    },
+  };
+}
+
+/**
+ * Reads the QM form and maps every rule to its item. Unreachable CXone is retried (with `onRetry`
+ * told why) until `signal` aborts; refused credentials, a missing form or rules that fit no item
+ * are StartupErrors.
+ */
+export async function readFormMapping(
+  core: Core,
+  config: Config,
+  deps: ServiceDeps,
+  signal?: AbortSignal,
+): Promise<FormMapping> {
+  let form: QmForm | undefined;
+  for (let attempt = 1; !form; attempt++) {
+    const answer = await core.cxone.getForm(core.formId);
+    if (answer.ok) {
+      form = answer.value;
+      break;
+    }
+    const fatal = formErrorToStartup(answer.error, core.formId);
+    if (fatal) throw fatal;
+    if (signal?.aborted) throw new StartupError([`CXone: cannot read form '${core.formId}': ${answer.error.message}`], EXIT.unreachable);
+    const delay = backoffDelay(attempt, 1_000, 30_000);
+    deps.log.warn({ attempt, retryInMs: delay, error: answer.error.message }, 'cannot read the QM form yet; retrying');
+    await deps.clock.sleep(delay, signal).catch(() => undefined);
+  }
+  const single =
+    config.qm.itemId && config.qm.sectionId ? { sectionId: config.qm.sectionId, itemId: config.qm.itemId } : undefined;
+  const mapped = mapRubricToForm(core.scorer.rubric, form, single);
+  if (!mapped.ok) throw new StartupError(mapped.problems, EXIT.config);
+  return mapped.mapping;
+}
+
+function formErrorToStartup(error: CxoneError, formId: string): StartupError | null {
+  switch (error.kind) {
+    case 'unauthorized':
+    case 'forbidden':
+      return new StartupError([`CXONE_CLIENT_ID: CXone refused the credentials (${error.message})`], EXIT.credentials);
+    case 'not_found':
+    case 'not_ready':
+      return new StartupError([`QM_FORM_ID: CXone has no form '${formId}'`], EXIT.config);
+    case 'rejected':
+    case 'bad_response':
+      return new StartupError([`QM_FORM_ID: cannot read form '${formId}': ${error.message}`], EXIT.config);
+    default:
+      return null;
+  }
+}
+
+export interface RunningService {
+  url: string;
+  /** Resolves when the form is read and the worker runs; rejects with a StartupError. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `npm start`: HTTP ingest, worker and periodic sweep on one database. */
+export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
+  const { clock, log } = deps;
+  const keys = parseWebhookSecrets(config.webhookSecret ?? '');
+  if (!keys.ok) throw new StartupError([`WEBHOOK_SECRET: ${keys.message}`], EXIT.config);
+  const core = openCore(config, deps);
+
+  let worker: Worker | undefined;
+  let ready = false;
+  let accepting = true;
+  let stopping = false;
+  const stopSignal = new AbortController();
+
+  const recorder = createEventRecorder({
+    store: core.store,
+    jobs: core.jobs,
+    clock,
+    firstTranscriptCheckMs: config.worker.firstTranscriptCheckMs,
+    onRunnable: () => worker?.notify(),
+  });
+  const app = createApp({
+    sink: recorder,
+    webhookKeys: keys.keys,
+    clock,
+    log,
+    isReady: () => ready,
+    isAccepting: () => accepting,
+  });
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    server = await startHttpServer({ app, port: config.port, hostname: config.host });
+  } catch (error) {
+    await core.close();
+    throw new StartupError([`PORT: cannot listen on ${config.host}:${config.port} (${(error as Error).message})`], EXIT.config);
+  }
+  log.info({ url: server.url, formId: core.formId, rubric: core.scorer.rubric.name }, 'listening');
+
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> | undefined;
+  const sweepOnce = () => {
+    if (sweeping || stopping) return;
+    sweeping = runSweep({
+      cxone: core.cxone,
+      store: core.store,
+      jobs: core.jobs,
+      sweeps: core.sweeps,
+      clock,
+      log: log.child({ unit: 'sweep' }),
+      owner: deps.owner,
+      lookbackMs: config.sweep.lookbackMs,
+      safetyMarginMs: config.sweep.safetyMarginMs,
+    })
+      .then((r) => {
+        if (r.created > 0) worker?.notify();
+      })
+      .catch((error) => log.error({ err: error }, 'sweep crashed'))
+      .finally(() => {
+        sweeping = undefined;
+      });
+  };
+
+  const readyPromise = readFormMapping(core, config, deps, stopSignal.signal).then((mapping) => {
+    if (stopping) return;
+    worker = createWorker({
+      jobs: core.jobs,
+      cxone: core.cxone,
+      scorer: core.scorer,
+      mapping,
+      clock,
+      log: log.child({ unit: 'worker' }),
+      owner: deps.owner,
+      concurrency: config.worker.concurrency,
+      maxAttempts: config.worker.maxAttempts,
+      transcriptMaxWaitMs: config.worker.transcriptMaxWaitMs,
+    });
+    worker.start();
+    ready = true;
+    log.info({ formId: mapping.formId, mapping: mapping.kind }, 'ready');
+    if (config.sweep.intervalMs > 0) {
+      sweepOnce();
+      sweepTimer = setInterval(sweepOnce, config.sweep.intervalMs);
+    }
+  });
+
+  return {
+    url: server.url,
+    ready: readyPromise,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      accepting = false;
+      ready = false;
+      stopSignal.abort();
+      clearInterval(sweepTimer);
+      // Webhooks in flight are answered (their commits are quick); new ones get 503 and are retried
+      // by CXone against the next process. Jobs get the same grace, then are handed back.
+      await Promise.all([server.close(config.shutdownGraceMs), worker?.stop(config.shutdownGraceMs)]);
+      recorder.flush();
+      if (sweeping) await Promise.race([sweeping, clock.sleep(config.shutdownGraceMs)]);
+      await core.close();
+      log.info('stopped');
+    },
+  };
+}
