@@ -188,7 +188,6 @@ class Parser {
 
   private parseGroup(): Node | null {
     const rest = this.src.slice(this.pos);
-    let m: RegExpExecArray | null;
     let savedCi: boolean | undefined;
     if (rest.startsWith('(?#')) {
       const end = this.src.indexOf(')', this.pos);
@@ -206,9 +205,12 @@ class Parser {
     if (rest.startsWith('(?P='))
       throw this.fail('backreferences are not supported (they cannot run in linear time)');
     if (rest.startsWith('(?(')) throw this.fail('conditional groups are not supported');
+    const named = /^\(\?P?<([A-Za-z_]\w*)>/.exec(rest);
+    const scoped = /^\(\?([aimsux]*)(?:-([imsx]+))?:/.exec(rest);
     if (rest.startsWith('(?:')) this.pos += 3;
-    else if ((m = /^\(\?P?<([A-Za-z_]\w*)>/.exec(rest))) this.pos += m[0].length;
-    else if ((m = /^\(\?([aimsux]*)(?:-([imsx]+))?:/.exec(rest))) {
+    else if (named) this.pos += named[0].length;
+    else if (scoped) {
+      const m = scoped;
       // Scoped flags, e.g. (?i:...) or (?-i:...). Only case-insensitivity changes matching inside a group here.
       const on = m[1] ?? '';
       const off = m[2] ?? '';

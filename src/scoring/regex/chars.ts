@@ -6,7 +6,9 @@ import type { CharSet, ClassEscape } from './ast.js';
 
 const WORD = /^[\p{L}\p{N}_]$/u;
 const DIGIT = /^\p{Nd}$/u;
-const SPACE = /^[\s\x1c-\x1f\x85]$/u;
+// Python's str.isspace also counts the information separators U+001C-U+001F and U+0085.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are whitespace to Python
+const SPACE = /^[\s\u001c-\u001f\u0085]$/u;
 
 function cached(test: (s: string) => boolean): (cp: number) => boolean {
   const cache = new Int8Array(0x10000);

@@ -100,7 +100,7 @@ function toJsSource(node: Node, flags: Flags, unicode: boolean): string | null {
       : c > 0xffff
         ? escapeUtf16(c)
         : `\\u${c.toString(16).padStart(4, '0')}`;
-  const escape = (e: string, inClass: boolean): string | null => {
+  const shorthand = (e: string, inClass: boolean): string | null => {
     // On ASCII text JS's shorthands mean what Python's do.
     if (!unicode) return `\\${e}`;
     switch (e) {
@@ -126,13 +126,13 @@ function toJsSource(node: Node, flags: Flags, unicode: boolean): string | null {
       parts.push(lo === hi ? cp(lo) : `${cp(lo)}-${cp(hi)}`);
     }
     for (const e of s.escapes) {
-      const p = escape(e, true);
+      const p = shorthand(e, true);
       if (p === null) return null;
       parts.push(p);
     }
     if (!s.negated && parts.length === 1 && s.ranges.length === 2 && s.ranges[0] === s.ranges[1])
       return parts[0]!;
-    if (!s.negated && s.ranges.length === 0 && s.escapes.length === 1) return escape(s.escapes[0]!, false);
+    if (!s.negated && s.ranges.length === 0 && s.escapes.length === 1) return shorthand(s.escapes[0]!, false);
     return `[${s.negated ? '^' : ''}${parts.join('')}]`;
   };
   const walk = (n: Node): string | null => {
@@ -199,7 +199,8 @@ function nativeMatcher(source: string, node: Node, flags: Flags): Matcher | null
   };
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range starts at U+0000
+const NON_ASCII = /[^\u0000-\u007f]/;
 
 export function isAscii(text: string): boolean {
   return !NON_ASCII.test(text);
