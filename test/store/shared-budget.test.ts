@@ -1,0 +1,75 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { createSharedBudget } from '../../src/store/shared-budget.js';
+import { tempStore } from '../support/db.js';
+
+let t: ReturnType<typeof tempStore>;
+beforeEach(() => {
+  t = tempStore();
+});
+afterEach(() => t.cleanup());
+
+/** Settles pending promise callbacks so "has it resolved yet?" can be asked. */
+const settle = () => new Promise((r) => setImmediate(r));
+
+it('two processes on one database share one budget over a sliding minute', async () => {
+  const clock = new ManualClock(1_000_000);
+  // Two budgets on one file stand for `npm start` and `npm run sweep`.
+  const a = createSharedBudget({ path: t.path, maxPerMinute: 4, clock });
+  const b = createSharedBudget({ path: t.path, maxPerMinute: 4, clock });
+  const grants: { who: string; at: number }[] = [];
+  const take = (who: string, budget: typeof a) =>
+    budget.acquire().then(() => grants.push({ who, at: clock.now() }));
+
+  await Promise.all([take('a', a), take('b', b)]);
+  await clock.advance(30_000);
+  await Promise.all([take('a', a), take('b', b)]);
+  const late = [take('a', a), take('b', b)];
+  await settle();
+  expect(grants).toHaveLength(4); // the budget is spent for this minute, across both processes
+
+  // The first two grants leave the window at 60 s after them, not at a fixed minute boundary.
+  await clock.advance(29_000);
+  await settle();
+  expect(grants).toHaveLength(4);
+  await clock.advance(2_000);
+  await Promise.all(late);
+  expect(grants).toHaveLength(6);
+
+  // No sliding minute holds more than 4 grants.
+  for (const g of grants)
+    expect(grants.filter((h) => h.at >= g.at && h.at < g.at + 60_000).length).toBeLessThanOrEqual(4);
+  a.close();
+  b.close();
+});
+
+it('a 429 pause set by one process holds the other', async () => {
+  const clock = new ManualClock(1_000_000);
+  const a = createSharedBudget({ path: t.path, maxPerMinute: 100, clock });
+  const b = createSharedBudget({ path: t.path, maxPerMinute: 100, clock });
+  a.pauseUntil(clock.now() + 10_000);
+  let granted = false;
+  const waiting = b.acquire().then(() => (granted = true));
+  await clock.advance(9_000);
+  await settle();
+  expect(granted).toBe(false);
+  await clock.advance(1_500);
+  await waiting;
+  expect(granted).toBe(true);
+  a.close();
+  b.close();
+});
+
+it('an aborted wait gives up without blocking the waiters behind it', async () => {
+  const clock = new ManualClock(1_000_000);
+  const a = createSharedBudget({ path: t.path, maxPerMinute: 1, clock });
+  await a.acquire();
+  const abort = new AbortController();
+  const first = a.acquire(abort.signal);
+  const second = a.acquire();
+  abort.abort(new Error('gave up'));
+  await expect(first).rejects.toThrow('gave up');
+  await clock.advance(61_000);
+  await second;
+  a.close();
+});
