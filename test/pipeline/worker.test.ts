@@ -1,0 +1,127 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { idempotencyKey } from '../../src/pipeline/evaluation.js';
+import { pipelineHarness } from '../support/harness.js';
+
+let h: Awaited<ReturnType<typeof pipelineHarness>>;
+beforeEach(async () => {
+  h = await pipelineHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+describe('worker', () => {
+  it('fetches, scores and submits one itemized evaluation with a stable Idempotency-Key', async () => {
+    h.addConversation('c1');
+    await h.worker('w1').runUntilIdle(0);
+    const job = h.jobs.get('c1')!;
+    expect(job.state).toBe('submitted');
+    const [evaluation] = h.sim.evaluationsFor('c1');
+    expect(job.evaluationId).toBe(evaluation!.id);
+    expect(evaluation!.idempotencyKey).toBe(idempotencyKey('c1', 'form-demo'));
+    expect(evaluation!.body.sections[0]!.items).toHaveLength(4);
+    expect(evaluation!.body.sections[0]!.items.map((i) => i.comment)).toEqual([
+      '[GREETING] found',
+      '[VERIFICATION] found',
+      '[COMPLIANCE_DISCLOSURE] found',
+      '[CLOSING_SUMMARY] found',
+    ]);
+    expect(job.overallScore).toBe(100);
+  });
+
+  it('waits for a transcript that is not ready, then submits', async () => {
+    h.addConversation('c1', undefined, { readyAt: Date.now() + 150 });
+    await h.worker('w1').runUntilIdle(5_000);
+    expect(h.jobs.get('c1')!.state).toBe('submitted');
+    expect(h.jobs.get('c1')!.transcriptChecks).toBeGreaterThan(0);
+    expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
+  });
+
+  it('marks a transcript that never becomes ready as failed once the wait is over', async () => {
+    h.addConversation('c1', undefined, { readyAt: Date.now() + 3_600_000 });
+    await h.worker('w1', { transcriptMaxWaitMs: 200 }).runUntilIdle(1_000);
+    const job = h.jobs.get('c1')!;
+    expect(job.state).toBe('failed');
+    expect(job.reason).toMatch(/transcript not ready after/);
+    expect(h.sim.callsOf('evaluation')).toHaveLength(0);
+  });
+
+  it('a 422 is final: failed with the reason kept, submitted once, not retried', async () => {
+    h.addConversation('c1');
+    h.sim.failNext('evaluation', { status: 422, body: { error: { message: 'item-x is not on the form' } } });
+    await h.worker('w1').runUntilIdle(1_000);
+    const job = h.jobs.get('c1')!;
+    expect(job.state).toBe('failed');
+    expect(job.reason).toMatch(/item-x is not on the form/);
+    expect(h.sim.callsOf('evaluation')).toHaveLength(1);
+  });
+
+  it('retries 5xx with backoff and then submits', async () => {
+    h.addConversation('c1');
+    h.sim.failNext('transcript', { status: 503 });
+    h.sim.failNext('evaluation', { status: 500, count: 2 });
+    await h.worker('w1').runUntilIdle(1_000);
+    const job = h.jobs.get('c1')!;
+    expect(job.state).toBe('submitted');
+    expect(job.attempts).toBe(3);
+    expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
+  });
+
+  it('gives up after MAX_ATTEMPTS transient failures', async () => {
+    h.addConversation('c1');
+    h.sim.failNext('transcript', { status: 500, count: 100 });
+    await h.worker('w1', { maxAttempts: 3 }).runUntilIdle(1_000);
+    const job = h.jobs.get('c1')!;
+    expect(job.state).toBe('failed');
+    expect(job.reason).toMatch(/gave up after 3 attempts/);
+  });
+
+  it('an answer lost after CXone stored the evaluation is repeated with the same key: one evaluation', async () => {
+    h.addConversation('c1');
+    h.sim.dropResponseAfterCommitNext(1);
+    await h.worker('w1').runUntilIdle(1_000);
+    expect(h.jobs.get('c1')!.state).toBe('submitted');
+    expect(h.sim.callsOf('evaluation').length).toBe(2);
+    expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
+  });
+
+  it('skips conversations with an empty transcript, with the reason recorded', async () => {
+    h.addConversation('c1', [{ speaker: 'AGENT', text: '  ', timestamp: '' }]);
+    await h.worker('w1').runUntilIdle(0);
+    expect(h.jobs.get('c1')).toMatchObject({ state: 'skipped', reason: 'transcript is empty' });
+    expect(h.sim.evaluations).toHaveLength(0);
+  });
+
+  it('two workers on one database evaluate every conversation exactly once', async () => {
+    for (let i = 0; i < 40; i++) h.addConversation(`c${i}`);
+    h.sim.setLatency(5);
+    await Promise.all([h.worker('w1').runUntilIdle(500), h.worker('w2').runUntilIdle(500)]);
+    for (let i = 0; i < 40; i++) expect(h.sim.evaluationsFor(`c${i}`)).toHaveLength(1);
+    expect(h.sim.callsOf('evaluation')).toHaveLength(40);
+    expect(h.jobs.countByState().submitted).toBe(40);
+  });
+
+  it('stop() hands back the leases of jobs still running after the grace period', async () => {
+    h.addConversation('c1');
+    h.sim.hangNext('transcript', 1);
+    const w = h.worker('w1', { concurrency: 1 });
+    w.start();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.jobs.get('c1')!.state).toBe('in_progress');
+    await w.stop(50);
+    expect(h.jobs.get('c1')).toMatchObject({ state: 'due', leaseOwner: null });
+  });
+
+  it('started, it picks up work as soon as it is notified', async () => {
+    const w = h.worker('w1', { idlePollMs: 60_000 });
+    w.start();
+    await new Promise((r) => setTimeout(r, 50));
+    h.addConversation('c1');
+    const started = Date.now();
+    w.notify();
+    while (h.jobs.get('c1')!.state !== 'submitted' && Date.now() - started < 5_000)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(h.jobs.get('c1')!.state).toBe('submitted');
+    await w.stop(1_000);
+  });
+});
