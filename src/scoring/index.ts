@@ -1,0 +1,18 @@
+/**
+ * The rubric engine's public entry points. Pure: no I/O, no clock, no logger; reading rubric and
+ * transcript files is the caller's job.
+ */
+export type { PatternError } from './regex/index.js';
+export { BACKTRACK_BUDGET } from './regex/index.js';
+export type { ParseResult, Rubric, RubricExample, Rule } from './rubric.js';
+export { parseRubric } from './rubric.js';
+export { evaluationComment, formatScore, scoreTranscript } from './score.js';
+export { parseTimestamp } from './transcript.js';
+export type {
+  CompiledRubric,
+  CompiledRule,
+  RuleOutcome,
+  RuleResult,
+  ScoreResult,
+  TranscriptLine,
+} from './types.js';
