@@ -148,6 +148,77 @@ describe('startHttpServer', () => {
     expect(sink.calls).toBe(0);
   });
 
+  // Under @hono/node-server the route reads the Node request directly (see rawInputOf in app.ts):
+  // these walk that path, which app.request() never takes.
+  it('reads the exact bytes and the headers from the Node request', async () => {
+    const sink = new MemoryEventSink();
+    const server = await start(sink);
+    const body =
+      '{ "id":"evt_\\u00e9",  "type":"transcript.ready","occurred_at":"t","data":{"conversation_id":"c\u00fc"}}\n';
+    const req = signedRequest({ timestamp: Math.floor(Date.now() / 1000), body, webhookId: 'msg_node' });
+    const res = await send(server, { headers: req.headers, body: Buffer.from(body, 'utf8') });
+    expect(res.status).toBe(202);
+    expect(sink.deliveries[0]!.rawBody).toBe(body);
+    expect(sink.deliveries[0]!.webhookId).toBe('msg_node');
+    expect(sink.deliveries[0]!.event.id).toBe('evt_\u00e9');
+    const again = await send(server, { headers: req.headers, body: Buffer.from(body, 'utf8') });
+    expect(again.status).toBe(200);
+    expect(sink.deliveries).toHaveLength(1);
+  });
+
+  it('refuses a tampered body, a non-JSON body and a wrong content type over the socket', async () => {
+    const sink = new MemoryEventSink();
+    const server = await start(sink);
+    const now = Math.floor(Date.now() / 1000);
+    const good = signedRequest({ timestamp: now });
+    const tampered = Buffer.from(good.body);
+    tampered[10] = tampered[10]! ^ 1;
+    expect((await send(server, { headers: good.headers, body: tampered })).status).toBe(401);
+    const missing = { ...good.headers };
+    delete missing['webhook-signature'];
+    expect((await send(server, { headers: missing, body: good.body })).status).toBe(401);
+    const notJson = signedRequest({ timestamp: now, body: 'not json' });
+    expect((await send(server, { headers: notJson.headers, body: notJson.body })).status).toBe(400);
+    const text = { ...good.headers, 'content-type': 'text/plain' };
+    expect((await send(server, { headers: text, body: good.body })).status).toBe(415);
+    expect(sink.calls).toBe(0);
+  });
+
+  it('answers 413 to a declared over-limit Content-Length', async () => {
+    const sink = new MemoryEventSink();
+    const server = await start(sink);
+    const req = signed();
+    const body = Buffer.alloc(256 * 1024 + 1, 0x20);
+    const res = await send(server, {
+      headers: { ...req.headers, 'content-length': String(body.length) },
+      body,
+    });
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.code).toBe('payload_too_large');
+    expect(sink.calls).toBe(0);
+  });
+
+  it('survives a client that goes away mid-body', async () => {
+    const sink = new MemoryEventSink();
+    const server = await start(sink);
+    const req = signed();
+    await new Promise<void>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port: server.port }, () => {
+        const head = Object.entries({ ...req.headers, 'content-length': '1000', host: 'x' })
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\r\n');
+        socket.write(`POST /webhooks/cxone HTTP/1.1\r\n${head}\r\n\r\n{"id":`);
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 50);
+      });
+    });
+    const res = await send(server, { headers: req.headers, body: req.body });
+    expect(res.status).toBe(202);
+    expect(sink.deliveries).toHaveLength(1);
+  });
+
   it('close() refuses new connections, finishes requests in flight, and closes idle keep-alive sockets', async () => {
     const sink = new GatedSink();
     const server = await start(sink);
