@@ -150,6 +150,7 @@ export function createCxoneSimulator(options: CxoneSimulatorOptions = {}) {
   const pageSizeCap = options.pageSizeCap ?? 100;
   const paths = options.paths ?? DEFAULT_CXONE_PATHS;
   let latencyMs = options.latencyMs ?? 0;
+  const callLatencyMs = new Map<SimulatedCall, number>();
 
   const forms = new Map<string, SimulatorForm>();
   for (const form of options.forms ?? [DEFAULT_SIMULATOR_FORM]) forms.set(form.id, form);
@@ -193,7 +194,8 @@ export function createCxoneSimulator(options: CxoneSimulatorOptions = {}) {
     entry: CallLogEntry,
     authenticated: boolean,
   ): Promise<Response | undefined> {
-    if (latencyMs > 0) await clock.sleep(latencyMs);
+    const delay = callLatencyMs.get(call) ?? latencyMs;
+    if (delay > 0) await clock.sleep(delay);
 
     const hang = hangs.get(call) ?? 0;
     if (hang > 0) {
@@ -572,8 +574,10 @@ export function createCxoneSimulator(options: CxoneSimulatorOptions = {}) {
     dropResponseAfterCommitNext(count = 1): void {
       dropAfterCommit += count;
     },
-    setLatency(ms: number): void {
-      latencyMs = Math.max(0, ms);
+    /** Delay before every answer, or only before answers to `call` when given. */
+    setLatency(ms: number, call?: SimulatedCall): void {
+      if (call) callLatencyMs.set(call, Math.max(0, ms));
+      else latencyMs = Math.max(0, ms);
     },
   };
 }

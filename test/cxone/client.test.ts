@@ -1,0 +1,513 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { createSlidingWindowBudget } from '../../src/cxone/budget.js';
+import { createCxoneClient, DEFAULT_CXONE_PATHS, parseRetryAfterMs } from '../../src/cxone/client.js';
+import type { EvaluationBody, RequestBudget } from '../../src/cxone/types.js';
+import { type CxoneSimulatorOptions, maxCallsInAnyWindow } from '../../src/simulator/index.js';
+import { type SimulatorHarness, startSimulator, waitFor } from '../support/simulator.js';
+
+const harnesses: SimulatorHarness[] = [];
+afterEach(async () => {
+  await Promise.all(harnesses.splice(0).map((h) => h.close()));
+});
+
+async function start(options: CxoneSimulatorOptions = {}): Promise<SimulatorHarness> {
+  const h = await startSimulator(options);
+  harnesses.push(h);
+  h.sim.addConversation({
+    id: 'conv-1',
+    agentId: 'agent-1',
+    startTime: '2024-05-10T14:30:00Z',
+    endTime: '2024-05-10T14:35:22Z',
+    transcript: [{ speaker: 'AGENT', text: 'Hello, thank you for calling', timestamp: '00:00:01.0' }],
+  });
+  return h;
+}
+
+function evaluation(overrides: Partial<EvaluationBody> = {}): EvaluationBody {
+  return {
+    form_id: 'form-demo',
+    agent_id: 'agent-1',
+    conversation_id: 'conv-1',
+    sections: [
+      { section_id: 'section-compliance', items: [{ item_id: 'item-greeting', score: 100, comment: 'ok' }] },
+    ],
+    overall_score: 100,
+    comment: 'Automated compliance evaluation. Composite score: 100.00',
+    ...overrides,
+  };
+}
+
+/** A budget that records pauses, so tests can act right after the client reacted to a 429. */
+function observedBudget(): RequestBudget & { pauses: number[] } {
+  const inner = createSlidingWindowBudget({ maxPerMinute: 10_000, clock: { now: Date.now, sleep: sleep } });
+  const pauses: number[] = [];
+  return {
+    pauses,
+    acquire: (signal) => inner.acquire(signal),
+    pauseUntil(ms) {
+      pauses.push(ms);
+      inner.pauseUntil(ms);
+    },
+  };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    });
+  });
+}
+
+describe('tokens', () => {
+  it('fetches one token for many calls and sends the documented form body', async () => {
+    const h = await start();
+    const client = h.client();
+    for (let i = 0; i < 5; i++) expect((await client.getForm('form-demo')).ok).toBe(true);
+    expect(h.sim.callsOf('token')).toHaveLength(1);
+    expect(h.sim.callsOf('form')).toHaveLength(5);
+  });
+
+  it('refreshes before expiry (earlier of 60 s before and 90% of lifetime), not after a 401', async () => {
+    const clock = new ManualClock(Date.now());
+    const h = await start({ clock, tokenTtlSeconds: 3600 });
+    const client = h.client({ clock });
+    expect((await client.getForm('form-demo')).ok).toBe(true);
+    await clock.advance(3_200_000); // before 90% (3240 s)
+    expect((await client.getForm('form-demo')).ok).toBe(true);
+    expect(h.sim.callsOf('token')).toHaveLength(1);
+    await clock.advance(60_000); // 3260 s: past 90%, token still valid at the server
+    expect((await client.getForm('form-demo')).ok).toBe(true);
+    expect(h.sim.callsOf('token')).toHaveLength(2);
+    expect(h.sim.callLog.filter((e) => e.status === 401)).toHaveLength(0);
+  });
+
+  it('refreshes a short-lived token at 60 s before expiry', async () => {
+    const clock = new ManualClock(Date.now());
+    const h = await start({ clock, tokenTtlSeconds: 300 });
+    const client = h.client({ clock });
+    await client.getForm('form-demo');
+    await clock.advance(239_000);
+    await client.getForm('form-demo');
+    expect(h.sim.callsOf('token')).toHaveLength(1);
+    await clock.advance(2_000);
+    await client.getForm('form-demo');
+    expect(h.sim.callsOf('token')).toHaveLength(2);
+  });
+
+  it('concurrent callers share one token request', async () => {
+    const h = await start({ latencyMs: 50 });
+    const client = h.client();
+    const results = await Promise.all(Array.from({ length: 10 }, () => client.getForm('form-demo')));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(h.sim.callsOf('token')).toHaveLength(1);
+  });
+
+  it('after revocation, calls failing together with 401 refresh once and each repeats once', async () => {
+    const h = await start();
+    const client = h.client();
+    await client.getForm('form-demo');
+    h.sim.revokeTokens();
+    h.sim.setLatency(30);
+    const results = await Promise.all(Array.from({ length: 6 }, () => client.getForm('form-demo')));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(h.sim.callsOf('token')).toHaveLength(2);
+    const forms = h.sim.callsOf('form');
+    expect(forms.filter((e) => e.status === 401)).toHaveLength(6);
+    expect(forms.filter((e) => e.status === 200)).toHaveLength(7);
+  });
+
+  it('a 401 arriving after the token was already renewed does not throw the new token away', async () => {
+    const h = await start();
+    const client = h.client();
+    await client.getForm('form-demo');
+    h.sim.revokeTokens();
+    h.sim.setLatency(300, 'transcript');
+    const slow = client.getTranscript('conv-1'); // answers 401 only after the fast call renewed the token
+    const fast = await client.getForm('form-demo');
+    expect(fast.ok).toBe(true);
+    expect(h.sim.callsOf('token')).toHaveLength(2);
+    expect((await slow).ok).toBe(true);
+    expect(h.sim.callsOf('token')).toHaveLength(2);
+    expect(h.sim.callsOf('transcript').map((e) => e.status)).toEqual([401, 200]);
+  });
+
+  it('a 401 that a fresh token does not cure is unauthorized, after exactly one refresh', async () => {
+    const h = await start();
+    const client = h.client();
+    h.sim.failNext('form', { status: 401, count: 2 });
+    const result = await client.getForm('form-demo');
+    expect(result).toMatchObject({
+      ok: false,
+      error: { kind: 'unauthorized', call: 'getForm', retryable: false },
+    });
+    expect(h.sim.callsOf('token')).toHaveLength(2);
+    expect(h.sim.callsOf('form')).toHaveLength(2);
+  });
+
+  it('refused credentials are unauthorized, not retryable, and the secret is not in the message', async () => {
+    const h = await start({ clientSecret: 'the-real-secret' });
+    const client = h.client({ clientSecret: 'a-wrong-secret-value' });
+    const result = await client.getTranscript('conv-1');
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toMatchObject({
+      kind: 'unauthorized',
+      call: 'token',
+      retryable: false,
+      status: 401,
+    });
+    expect(result.error.message).not.toContain('a-wrong-secret-value');
+    expect(h.sim.callsOf('transcript')).toHaveLength(0);
+  });
+
+  it('a 400 from the token endpoint is unauthorized too; a secret echoed back is redacted', async () => {
+    const h = await start();
+    const client = h.client();
+    h.sim.failNext('token', {
+      status: 400,
+      body: `{"error":"invalid_request","echo":"${h.sim.clientSecret}"}`,
+    });
+    const result = await client.getForm('form-demo');
+    expect(result).toMatchObject({ ok: false, error: { kind: 'unauthorized', retryable: false } });
+    if (!result.ok) expect(result.error.message).not.toContain(h.sim.clientSecret);
+  });
+});
+
+describe('rate limiting (429)', () => {
+  it('Retry-After in seconds pauses every call, not only the refused one', async () => {
+    const h = await start();
+    const budget = observedBudget();
+    const client = h.client({ budget });
+    await client.getForm('form-demo'); // token in hand
+    h.sim.failNext('form', { status: 429, retryAfter: 1 });
+    const first = client.getForm('form-demo');
+    await waitFor(() => budget.pauses.length === 1);
+    const second = client.getTranscript('conv-1');
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.ok && b.ok).toBe(true);
+    const refusedAt = h.sim.callsOf('form').find((e) => e.status === 429)!.at;
+    const repeatedAt = h.sim.callsOf('form').at(-1)!.at;
+    const otherAt = h.sim.callsOf('transcript')[0]!.at;
+    expect(repeatedAt - refusedAt).toBeGreaterThanOrEqual(1000);
+    expect(otherAt - refusedAt).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('Retry-After as an HTTP date is honoured', async () => {
+    const h = await start();
+    const client = h.client();
+    await client.getForm('form-demo');
+    // HTTP dates have whole seconds: two seconds ahead is at least one second of waiting.
+    h.sim.failNext('form', { status: 429, retryAfter: new Date(Date.now() + 2000).toUTCString() });
+    const result = await client.getForm('form-demo');
+    expect(result.ok).toBe(true);
+    const forms = h.sim.callsOf('form');
+    const refusedAt = forms.find((e) => e.status === 429)!.at;
+    expect(forms.at(-1)!.at - refusedAt).toBeGreaterThanOrEqual(900);
+  });
+
+  it('gives up after maxRateLimitWaits with a retryable rate_limited', async () => {
+    const h = await start();
+    const client = h.client({ maxRateLimitWaits: 2 });
+    await client.getForm('form-demo');
+    h.sim.failNext('form', { status: 429, retryAfter: 0, count: 5 });
+    const result = await client.getForm('form-demo');
+    expect(result).toMatchObject({ ok: false, error: { kind: 'rate_limited', retryable: true } });
+    expect(h.sim.callsOf('form').filter((e) => e.status === 429)).toHaveLength(3);
+  });
+
+  it('parses Retry-After: seconds, HTTP date, garbage and missing', () => {
+    const now = Date.parse('2024-05-10T14:00:00Z');
+    expect(parseRetryAfterMs('7', now, 5000)).toBe(7000);
+    expect(parseRetryAfterMs('Fri, 10 May 2024 14:00:30 GMT', now, 5000)).toBe(30_000);
+    expect(parseRetryAfterMs('Fri, 10 May 2024 13:00:00 GMT', now, 5000)).toBe(0);
+    expect(parseRetryAfterMs('soon', now, 5000)).toBe(5000);
+    expect(parseRetryAfterMs('-3', now, 5000)).toBe(5000);
+    expect(parseRetryAfterMs(null, now, 5000)).toBe(5000);
+  });
+});
+
+describe('failures as values', () => {
+  it('5xx is a retryable server error, and the client does not retry it itself', async () => {
+    const h = await start();
+    const client = h.client();
+    h.sim.failNext('transcript', { status: 503 });
+    const result = await client.getTranscript('conv-1');
+    expect(result).toMatchObject({ ok: false, error: { kind: 'server', retryable: true, status: 503 } });
+    expect(h.sim.callsOf('transcript')).toHaveLength(1);
+  });
+
+  it('422 is rejected, not retryable, with the API reason in the message', async () => {
+    const h = await start();
+    const client = h.client();
+    const body = evaluation({
+      sections: [
+        { section_id: 'section-compliance', items: [{ item_id: 'item-nope', score: 100, comment: 'x' }] },
+      ],
+    });
+    const result = await client.submitEvaluation(body, 'key-422');
+    expect(result).toMatchObject({ ok: false, error: { kind: 'rejected', retryable: false, status: 422 } });
+    if (!result.ok) expect(result.error.message).toContain('item-nope');
+    expect(h.sim.evaluations).toHaveLength(0);
+  });
+
+  it('403 is forbidden; other 4xx rejected; unknown form is not_found', async () => {
+    const h = await start();
+    const client = h.client();
+    h.sim.failNext('form', { status: 403 });
+    expect(await client.getForm('form-demo')).toMatchObject({ ok: false, error: { kind: 'forbidden' } });
+    h.sim.failNext('query', { status: 409 });
+    expect(await client.queryCompletedConversations()).toMatchObject({
+      ok: false,
+      error: { kind: 'rejected', retryable: false },
+    });
+    expect(await client.getForm('form-missing')).toMatchObject({
+      ok: false,
+      error: { kind: 'not_found', retryable: false },
+    });
+  });
+
+  it('a transcript 404 is not_ready (retryable) until transcription finishes', async () => {
+    const h = await start();
+    const client = h.client();
+    h.sim.addConversation({
+      id: 'conv-late',
+      agentId: 'agent-1',
+      startTime: '2024-05-10T14:30:00Z',
+      endTime: '2024-05-10T14:36:00Z',
+      transcript: [{ speaker: 'AGENT', text: 'hi', timestamp: '' }],
+      transcriptReadyAt: Date.now() + 300,
+    });
+    expect(await client.getTranscript('conv-late')).toMatchObject({
+      ok: false,
+      error: { kind: 'not_ready', retryable: true, status: 404 },
+    });
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await client.getTranscript('conv-late')).toMatchObject({ ok: true });
+  });
+
+  it('a hung request times out quickly, and the socket is really closed', async () => {
+    const h = await start();
+    const client = h.client({ timeoutMs: 200 });
+    await client.getForm('form-demo');
+    h.sim.hangNext('form');
+    const started = Date.now();
+    const result = await client.getForm('form-demo');
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(result).toMatchObject({ ok: false, error: { kind: 'timeout', retryable: true, call: 'getForm' } });
+    await waitFor(() => h.sim.callsOf('form').at(-1)?.clientClosed === true);
+  });
+
+  it('the timeout covers reading the body, not only the headers', async () => {
+    // Headers arrive at once, the body never ends: only an abort that reaches the body stops it.
+    const stalled: typeof fetch = async (_input, init) => {
+      const signal = init?.signal;
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"access_token":'));
+          signal?.addEventListener('abort', () => controller.error(signal.reason));
+        },
+      });
+      return new Response(stream, { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const client = createCxoneClient({
+      baseUrl: 'http://127.0.0.1:9',
+      clientId: 'x',
+      clientSecret: 'y',
+      scopes: [],
+      paths: DEFAULT_CXONE_PATHS,
+      pageSize: 10,
+      timeoutMs: 150,
+      budget: createSlidingWindowBudget({ maxPerMinute: 100, clock: { now: Date.now, sleep } }),
+      clock: { now: Date.now, sleep },
+      fetch: stalled,
+    });
+    const started = Date.now();
+    const result = await client.getForm('f');
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(result).toMatchObject({ ok: false, error: { kind: 'timeout', call: 'token' } });
+  });
+
+  it('a connection refused is a retryable network error', async () => {
+    const h = await start();
+    const dead = await startSimulator();
+    const url = dead.url;
+    await dead.close();
+    const client = h.client({ baseUrl: url });
+    expect(await client.getForm('form-demo')).toMatchObject({
+      ok: false,
+      error: { kind: 'network', retryable: true, call: 'token' },
+    });
+  });
+
+  it('a 2xx of the wrong shape is bad_response naming the call and the field', async () => {
+    const h = await start();
+    const client = h.client();
+    h.sim.failNext('form', {
+      status: 200,
+      body: { id: 'form-demo', name: 'x', sections: [{ section_id: 's' }] },
+    });
+    const result = await client.getForm('form-demo');
+    expect(result).toMatchObject({ ok: false, error: { kind: 'bad_response', retryable: false } });
+    if (!result.ok) {
+      expect(result.error.message).toContain('getForm');
+      expect(result.error.message).toContain('sections.0.items');
+    }
+    h.sim.failNext('query', { status: 200, body: 'not json at all' });
+    const query = await client.queryCompletedConversations();
+    expect(query).toMatchObject({ ok: false, error: { kind: 'bad_response', call: 'queryConversations' } });
+  });
+});
+
+describe('the calls', () => {
+  it('queries completed conversations newest first, page by page, mapped to camelCase', async () => {
+    const h = await start();
+    for (let i = 2; i <= 5; i++) {
+      h.sim.addConversation({
+        id: `conv-${i}`,
+        agentId: i === 3 ? null : `agent-${i}`,
+        type: 'chat',
+        startTime: `2024-05-1${i}T10:00:00Z`,
+        endTime: `2024-05-1${i}T10:05:00Z`,
+        transcript: [],
+      });
+    }
+    const client = h.client({ pageSize: 2 });
+    const seen: string[] = [];
+    let token: string | null = null;
+    do {
+      const page = await client.queryCompletedConversations(token);
+      if (!page.ok) throw new Error(page.error.message);
+      seen.push(...page.value.conversations.map((c) => c.id));
+      token = page.value.nextPageToken;
+      if (page.value.conversations.some((c) => c.id === 'conv-3')) {
+        expect(page.value.conversations.find((c) => c.id === 'conv-3')?.agentId).toBeNull();
+      }
+    } while (token);
+    expect(seen).toEqual(['conv-5', 'conv-4', 'conv-3', 'conv-2', 'conv-1']);
+    expect(h.sim.callsOf('query')).toHaveLength(3);
+  });
+
+  it('tolerates transcript lines without speaker, text or timestamp', async () => {
+    const h = await start();
+    const client = h.client();
+    h.sim.failNext('transcript', {
+      status: 200,
+      body: {
+        transcript: [
+          { text: 'hello' },
+          { speaker: 'CUSTOMER' },
+          { speaker: 'AGENT', text: 'x', timestamp: 12.5 },
+        ],
+      },
+    });
+    const result = await client.getTranscript('conv-1');
+    expect(result).toEqual({
+      ok: true,
+      value: [
+        { speaker: 'UNKNOWN', text: 'hello', timestamp: '' },
+        { speaker: 'CUSTOMER', text: '', timestamp: '' },
+        { speaker: 'AGENT', text: 'x', timestamp: '12.5' },
+      ],
+    });
+  });
+
+  it('reads a form into camelCase', async () => {
+    const h = await start();
+    const result = await h.client().getForm('form-demo');
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.sections[0]?.sectionId).toBe('section-compliance');
+    expect(result.value.sections[0]?.items.map((i) => i.name)).toEqual([
+      'greeting',
+      'verification',
+      'compliance_disclosure',
+      'closing_summary',
+    ]);
+    expect(result.value.sections[0]?.items[0]).toEqual({
+      itemId: 'item-greeting',
+      name: 'greeting',
+      maxScore: 100,
+    });
+  });
+
+  it('submits with the Idempotency-Key: a repeat answers the same evaluation, a new key makes another', async () => {
+    const h = await start();
+    const client = h.client();
+    const first = await client.submitEvaluation(evaluation(), 'conv-1:form-demo');
+    const again = await client.submitEvaluation(evaluation(), 'conv-1:form-demo');
+    expect(first.ok && again.ok).toBe(true);
+    if (!first.ok || !again.ok) return;
+    expect(again.value.id).toBe(first.value.id);
+    expect(first.value.status).toBe('COMPLETED');
+    expect(h.sim.evaluationsFor('conv-1')).toHaveLength(1);
+    expect(h.sim.callsOf('evaluation').map((e) => e.idempotencyKey)).toEqual([
+      'conv-1:form-demo',
+      'conv-1:form-demo',
+    ]);
+    await client.submitEvaluation(evaluation(), 'another-key');
+    expect(h.sim.evaluationsFor('conv-1')).toHaveLength(2);
+  });
+
+  it('an answer lost after the commit is a retryable failure, and repeating with the same key is safe', async () => {
+    const h = await start();
+    const client = h.client();
+    h.sim.dropResponseAfterCommitNext(1);
+    const lost = await client.submitEvaluation(evaluation(), 'k-1');
+    expect(lost).toMatchObject({ ok: false, error: { kind: 'network', retryable: true } });
+    expect(h.sim.evaluationsFor('conv-1')).toHaveLength(1);
+    const repeat = await client.submitEvaluation(evaluation(), 'k-1');
+    expect(repeat.ok).toBe(true);
+    if (repeat.ok) expect(repeat.value.id).toBe(h.sim.evaluations[0]?.id);
+    expect(h.sim.evaluationsFor('conv-1')).toHaveLength(1);
+  });
+
+  it('close() aborts calls still waiting', async () => {
+    const h = await start();
+    const client = h.client({ timeoutMs: 10_000 });
+    await client.getForm('form-demo');
+    h.sim.hangNext('form');
+    const pending = client.getForm('form-demo');
+    await waitFor(() => h.sim.callsOf('form').length === 2);
+    await client.close();
+    expect(await pending).toMatchObject({ ok: false, error: { kind: 'network' } });
+  });
+});
+
+describe('the call budget', () => {
+  it('never exceeds the budget in any sliding minute, token call included', async () => {
+    const clock = new ManualClock(Date.now());
+    const h = await start({ clock });
+    let inFlight = 0;
+    const sentAt: { at: number }[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      sentAt.push({ at: clock.now() });
+      inFlight++;
+      try {
+        return await fetch(input, init);
+      } finally {
+        inFlight--;
+      }
+    };
+    const budget = createSlidingWindowBudget({ maxPerMinute: 3, clock });
+    const client = h.client({ clock, budget, fetch: counting });
+    let done = 0;
+    const calls = Array.from({ length: 10 }, (_, i) =>
+      (i % 2 ? client.getForm('form-demo') : client.getTranscript('conv-1')).finally(() => done++),
+    );
+    // Time moves only in steps while nothing is on the wire; each request is stamped when it leaves.
+    for (let step = 0; step < 100 && done < calls.length; step++) {
+      await waitFor(() => inFlight === 0);
+      await new Promise((r) => setTimeout(r, 2));
+      await clock.advance(5_000);
+    }
+    const results = await Promise.all(calls);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(h.sim.callLog).toHaveLength(11);
+    expect(sentAt).toHaveLength(11);
+    expect(maxCallsInAnyWindow(sentAt, 60_000)).toBe(3);
+  });
+});
