@@ -79,6 +79,8 @@ const schema = z.object({
   MAX_ATTEMPTS: int(1, 100).default(8),
   TRANSCRIPT_FIRST_CHECK_SECONDS: num(0, 86_400).default(30),
   TRANSCRIPT_MAX_WAIT_HOURS: num(0.001, 24 * 30).default(24),
+  TRANSCRIPT_RETRY_SECONDS: num(0.01, 86_400).default(30),
+  RETRY_BASE_SECONDS: num(0.01, 3_600).default(2),
   SWEEP_INTERVAL_SECONDS: int(0, 86_400 * 7).default(300),
   SWEEP_LOOKBACK_HOURS: num(0.01, 24 * 90).default(24),
   SWEEP_SAFETY_MARGIN_MINUTES: num(0, 24 * 60).default(15),
@@ -118,6 +120,10 @@ export interface Config {
     maxAttempts: number;
     firstTranscriptCheckMs: number;
     transcriptMaxWaitMs: number;
+    /** First wait after a transcript 404; doubles up to 30 min. */
+    transcriptRetryMs: number;
+    /** First wait after a transient failure; doubles up to 5 min. */
+    retryBaseMs: number;
   };
   sweep: { intervalMs: number; lookbackMs: number; safetyMarginMs: number };
   shutdownGraceMs: number;
@@ -191,6 +197,8 @@ export function loadConfig(
         maxAttempts: s.MAX_ATTEMPTS,
         firstTranscriptCheckMs: s.TRANSCRIPT_FIRST_CHECK_SECONDS * 1000,
         transcriptMaxWaitMs: s.TRANSCRIPT_MAX_WAIT_HOURS * 3_600_000,
+        transcriptRetryMs: s.TRANSCRIPT_RETRY_SECONDS * 1000,
+        retryBaseMs: s.RETRY_BASE_SECONDS * 1000,
       },
       sweep: {
         intervalMs: s.SWEEP_INTERVAL_SECONDS * 1000,

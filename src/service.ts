@@ -218,6 +218,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       concurrency: config.worker.concurrency,
       maxAttempts: config.worker.maxAttempts,
       transcriptMaxWaitMs: config.worker.transcriptMaxWaitMs,
+      transcriptRetryBaseMs: config.worker.transcriptRetryMs,
+      retryBaseMs: config.worker.retryBaseMs,
     });
     worker.start();
     ready = true;

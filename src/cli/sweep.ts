@@ -72,6 +72,8 @@ async function main(): Promise<void> {
       concurrency: config.worker.concurrency,
       maxAttempts: config.worker.maxAttempts,
       transcriptMaxWaitMs: config.worker.transcriptMaxWaitMs,
+      transcriptRetryBaseMs: config.worker.transcriptRetryMs,
+      retryBaseMs: config.worker.retryBaseMs,
     });
     worker.onJobDone = (_job, outcome) => {
       tally[outcome]++;
