@@ -213,20 +213,24 @@ export function createCxoneClient(options: CxoneClientOptions): CxoneClient {
     } catch {
       return failed(call, 'network', `${call}: client closed`);
     }
-    const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(new Error(`timed out after ${options.timeoutMs} ms`)),
-      options.timeoutMs,
-    );
+    // One controller per attempt, fed by the timer and by close(); AbortSignal.any on the
+    // long-lived close signal would pile up dependants on Node 20.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`timed out after ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+    const onClose = () => controller.abort(lifetime.signal.reason);
+    lifetime.signal.addEventListener('abort', onClose, { once: true });
     try {
-      const response = await doFetch(target, {
-        ...init,
-        signal: AbortSignal.any([timeout.signal, lifetime.signal]),
-      });
+      const response = await doFetch(target, { ...init, signal: controller.signal });
+      // Reading the body is under the same signal: a stalled body is a timeout too, and reading it
+      // to the end hands the keep-alive socket back to the pool.
       const text = await response.text();
       return { kind: 'response', status: response.status, headers: response.headers, text };
     } catch (err) {
-      if (timeout.signal.aborted) {
+      if (timedOut) {
         return failed(call, 'timeout', `${call}: no complete answer within ${options.timeoutMs} ms`);
       }
       if (lifetime.signal.aborted) return failed(call, 'network', `${call}: client closed`);
@@ -235,6 +239,7 @@ export function createCxoneClient(options: CxoneClientOptions): CxoneClient {
       return failed(call, 'network', redact(`${call}: request failed${cause ? `: ${cause}` : ''}`));
     } finally {
       clearTimeout(timer);
+      lifetime.signal.removeEventListener('abort', onClose);
     }
   }
 
