@@ -2,6 +2,9 @@
  * The rubric engine's public entry points. Pure: no I/O, no clock, no logger; reading rubric and
  * transcript files is the caller's job.
  */
+
+export type { Conversation } from './conversations.js';
+export { parseConversations } from './conversations.js';
 export type { PatternError } from './regex/index.js';
 export { BACKTRACK_BUDGET } from './regex/index.js';
 export type { ParseResult, Rubric, RubricExample, Rule } from './rubric.js';

@@ -272,7 +272,7 @@ function scoreNativeRule(rule: Rule, check: NativeCheck, ctx: TranscriptContext,
         evidence,
       };
     }
-    condition = ` Applies because of ${describeOccurrence(ctx, cond.first)}.`;
+    condition = `; applies because of ${describeOccurrence(ctx, cond.first)}`;
   }
   const limit = check.before ? firstOf(rubric, check.before, ctx) : null;
   const wantAll = check.scoreLevels !== undefined;

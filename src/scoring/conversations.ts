@@ -1,0 +1,60 @@
+/**
+ * Reads conversation files' text for the CLIs: one `{"id"?, "transcript": [...]}` object, or JSON Lines of
+ * them. Pure: the caller reads the file. Bad entries come back as errors naming the file and line.
+ */
+import { z } from 'zod';
+import { transcriptLineSchema } from './schema.js';
+import type { TranscriptLine } from './types.js';
+
+export interface Conversation {
+  id: string;
+  transcript: TranscriptLine[];
+}
+
+const conversationSchema = z.object({
+  id: z.union([z.string(), z.number().transform(String)]).optional(),
+  transcript: z.array(transcriptLineSchema, { error: 'must be a list of {speaker, text, timestamp}' }),
+});
+
+export function parseConversations(
+  text: string,
+  fileName: string,
+): { conversations: Conversation[]; errors: string[] } {
+  const base = fileName.replace(/^.*[\\/]/, '').replace(/\.(jsonl?|ndjson)$/i, '');
+  const conversations: Conversation[] = [];
+  const errors: string[] = [];
+  const one = (value: unknown, where: string, fallbackId: string) => {
+    // A bare list of lines is accepted too: it is what the transcript endpoint's `transcript` holds.
+    const parsed = conversationSchema.safeParse(Array.isArray(value) ? { transcript: value } : value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.length > 0 ? `\`${issue.path.join('.')}\` ` : '';
+      const message = issue.message.includes('received undefined') ? 'is required' : issue.message;
+      errors.push(`${where}: ${field}${message}`);
+      return;
+    }
+    conversations.push({ id: parsed.data.id ?? fallbackId, transcript: parsed.data.transcript });
+  };
+  const trimmed = text.trim();
+  if (trimmed === '') return { conversations, errors: [`${fileName}: the file is empty`] };
+  try {
+    one(JSON.parse(trimmed), fileName, base);
+    return { conversations, errors };
+  } catch {
+    // Not one JSON document: read it as JSON Lines.
+  }
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    const where = `${fileName}:${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      errors.push(`${where}: not valid JSON (${(e as Error).message})`);
+      return;
+    }
+    one(value, where, `${base}:${i + 1}`);
+  });
+  return { conversations, errors };
+}
