@@ -1,2 +1,3 @@
 export * from './sample-data.js';
 export * from './simulator.js';
+export * from './webhooks.js';
