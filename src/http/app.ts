@@ -46,6 +46,7 @@ export type ErrorCode =
   | 'invalid_json'
   | 'invalid_body'
   | 'invalid_webhook_id'
+  | 'request_aborted'
   | 'shutting_down'
   | 'store_unavailable'
   | 'internal_error';
@@ -68,6 +69,7 @@ export function statusForCode(code: ErrorCode): ErrorStatus {
     case 'invalid_json':
     case 'invalid_body':
     case 'invalid_webhook_id':
+    case 'request_aborted':
       return 400;
     case 'shutting_down':
     case 'store_unavailable':
@@ -259,7 +261,12 @@ export function createApp(options: CreateAppOptions): Hono {
 
   app.post(WEBHOOK_PATH, async (c) => {
     const state = begin();
-    if (!isAccepting()) return fail(c, state, 'shutting_down', 'the service is shutting down; retry later');
+    // `Connection: close` so the sender's retry opens a connection to whichever process takes over.
+    if (!isAccepting()) {
+      return fail(c, state, 'shutting_down', 'the service is shutting down; retry later', {
+        connection: 'close',
+      });
+    }
 
     // Content-Length first, so an honest oversized body is refused without reading a byte of it.
     // `Connection: close` because the rest of that body may still be on its way.
@@ -274,7 +281,14 @@ export function createApp(options: CreateAppOptions): Hono {
     }
 
     // The exact bytes, read once: the signature is over them, and they are what gets stored.
-    const rawBody = await input.readBody(maxBodyBytes);
+    let rawBody: Buffer | null;
+    try {
+      rawBody = await input.readBody(maxBodyBytes);
+    } catch {
+      // The client went away mid-body: nobody reads this answer, but the log line should say so
+      // instead of reporting a server error.
+      return fail(c, state, 'request_aborted', 'the request body ended early');
+    }
     if (rawBody === null) return fail(c, state, 'payload_too_large', tooLarge, { connection: 'close' });
 
     const webhookId = input.header('webhook-id');
@@ -342,7 +356,8 @@ export function createApp(options: CreateAppOptions): Hono {
 
   app.get('/readyz', (c) => {
     const state = begin();
-    return isReady()
+    // Not ready while shutting down either, so a load balancer stops routing here first.
+    return isReady() && isAccepting()
       ? finish(c, state, 200, { status: 'ready' })
       : finish(c, state, 503, { status: 'not_ready' });
   });

@@ -405,13 +405,17 @@ describe('POST /webhooks/cxone: availability', () => {
 
   it('answers 503 shutting_down, recording nothing, while not accepting', async () => {
     let accepting = true;
-    const { sink, post } = setup({ isAccepting: () => accepting });
+    const { app, sink, post } = setup({ isAccepting: () => accepting });
     accepting = false;
     const res = await post();
     expect(res.status).toBe(503);
     expect((await errorOf(res)).code).toBe('shutting_down');
+    expect(res.headers.get('connection')).toBe('close');
     expect(sink.calls).toBe(0);
+    expect((await app.request('/readyz')).status).toBe(503);
+    expect((await app.request('/healthz')).status).toBe(200);
     accepting = true;
+    expect((await app.request('/readyz')).status).toBe(200);
     expect((await post()).status).toBe(202);
   });
 });

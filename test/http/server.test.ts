@@ -1,6 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import type { EventSink, RecordOutcome, VerifiedDelivery } from '../../src/events.js';
@@ -46,12 +46,12 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function start(sink: EventSink) {
+async function start(sink: EventSink, log: Logger = pino({ level: 'silent' })) {
   const app = createApp({
     sink,
     webhookKeys: keys,
     clock: systemClock,
-    log: pino({ level: 'silent' }),
+    log,
     isReady: () => true,
   });
   running = await startHttpServer({ app, port: 0, hostname: '127.0.0.1' });
@@ -198,9 +198,18 @@ describe('startHttpServer', () => {
     expect(sink.calls).toBe(0);
   });
 
-  it('survives a client that goes away mid-body', async () => {
+  it('survives a client that goes away mid-body, logging it as aborted, not as a server error', async () => {
     const sink = new MemoryEventSink();
-    const server = await start(sink);
+    const lines: { level: number; outcome?: string }[] = [];
+    const log = pino(
+      { level: 'info' },
+      {
+        write: (line: string) => {
+          lines.push(JSON.parse(line));
+        },
+      },
+    );
+    const server = await start(sink, log);
     const req = signed();
     await new Promise<void>((resolve) => {
       const socket = net.connect({ host: '127.0.0.1', port: server.port }, () => {
@@ -214,9 +223,12 @@ describe('startHttpServer', () => {
         }, 50);
       });
     });
+    await expect.poll(() => lines.length).toBe(1);
     const res = await send(server, { headers: req.headers, body: req.body });
     expect(res.status).toBe(202);
     expect(sink.deliveries).toHaveLength(1);
+    expect(lines.map((l) => l.outcome)).toEqual(['request_aborted', 'recorded']);
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
   });
 
   it('close() refuses new connections, finishes requests in flight, and closes idle keep-alive sockets', async () => {
