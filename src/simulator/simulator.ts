@@ -63,6 +63,8 @@ export interface CallLogEntry {
   clientClosed?: boolean;
   /** The simulator cut the connection on purpose (dropResponseAfterCommitNext). */
   dropped?: boolean;
+  /** Client's port, when served over HTTP: equal ports mean a reused keep-alive connection. */
+  remotePort?: number;
 }
 
 export interface FailureSpec {
@@ -246,6 +248,8 @@ export function createCxoneSimulator(options: CxoneSimulatorOptions = {}) {
   ) {
     return async (c: Context) => {
       const entry: CallLogEntry = { call, at: clock.now(), status: 0, ...describe(c) };
+      const remotePort = (c.env as HttpBindings | undefined)?.incoming?.socket?.remotePort;
+      if (remotePort !== undefined) entry.remotePort = remotePort;
       callLog.push(entry);
       const response = (await gate(c, call, entry, authenticated)) ?? (await handler(c, entry));
       if (!entry.clientClosed && !entry.dropped) entry.status = response.status;

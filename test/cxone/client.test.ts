@@ -465,6 +465,24 @@ describe('the calls', () => {
     expect(h.sim.evaluationsFor('conv-1')).toHaveLength(1);
   });
 
+  it('reuses one keep-alive connection for calls in sequence, error answers included', async () => {
+    const h = await start();
+    const client = h.client();
+    await client.getForm('form-demo');
+    // A large error body: undici buffers small ones anyway, a big one holds the socket until read.
+    h.sim.failNext('form', { status: 500, body: 'x'.repeat(2_000_000) });
+    await client.getForm('form-demo');
+    await client.submitEvaluation(evaluation({ overall_score: 400 }), 'k-bad');
+    h.sim.failNext('transcript', { status: 200, body: '{"transcript": "nope"}' });
+    await client.getTranscript('conv-1');
+    await client.getTranscript('conv-1');
+    const ports = new Set(h.sim.callLog.map((e) => e.remotePort));
+    expect(h.sim.callLog).toHaveLength(6);
+    // undici may open a second socket while the first is being handed back; a fresh connection
+    // per call (bodies left unread) would show six.
+    expect(ports.size).toBeLessThanOrEqual(2);
+  });
+
   it('close() aborts calls still waiting', async () => {
     const h = await start();
     const client = h.client({ timeoutMs: 10_000 });

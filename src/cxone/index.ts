@@ -1,0 +1,3 @@
+export * from './budget.js';
+export * from './client.js';
+export * from './types.js';
