@@ -1,5 +1,5 @@
+import { processOwner, readEnvironment, reportProblems } from './cli/env.js';
 import { systemClock } from './clock.js';
-import { readEnvironment, processOwner, reportProblems } from './cli/env.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { EXIT, StartupError, startService } from './service.js';

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { evaluationComment, parseRubric, type Rubric, scoreTranscript } from './scoring/index.js';
 import type { Scorer } from './pipeline/worker.js';
+import { evaluationComment, parseRubric, type Rubric, scoreTranscript } from './scoring/index.js';
 
 /** The bundled default: the tutorial's four rules. Resolved from this file, not the working directory. */
-export const DEFAULT_RUBRIC_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../rubrics/tutorial.yaml');
+export const DEFAULT_RUBRIC_PATH = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../rubrics/tutorial.yaml',
+);
 
 export type RubricLoad = { ok: true; rubric: Rubric; scorer: Scorer } | { ok: false; problems: string[] };
 
@@ -17,7 +20,10 @@ export function loadRubricFile(path: string | null): RubricLoad {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { ok: false, problems: [`RUBRIC_PATH: cannot read '${file}' (${code ?? (error as Error).message})`] };
+    return {
+      ok: false,
+      problems: [`RUBRIC_PATH: cannot read '${file}' (${code ?? (error as Error).message})`],
+    };
   }
   const parsed = parseRubric(text, file);
   if (!parsed.ok) return { ok: false, problems: parsed.errors };

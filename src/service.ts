@@ -61,7 +61,10 @@ export function openCore(config: Config, deps: ServiceDeps): Core {
     migrate(store);
   } catch (error) {
     store.close();
-    throw new StartupError([`DATABASE_PATH: cannot migrate '${config.databasePath}' (${(error as Error).message})`], EXIT.config);
+    throw new StartupError(
+      [`DATABASE_PATH: cannot migrate '${config.databasePath}' (${(error as Error).message})`],
+      EXIT.config,
+    );
   }
   const budget = createSharedBudget({
     path: config.databasePath,
@@ -109,13 +112,22 @@ export async function readFormMapping(
     }
     const fatal = formErrorToStartup(answer.error, core.formId);
     if (fatal) throw fatal;
-    if (signal?.aborted) throw new StartupError([`CXone: cannot read form '${core.formId}': ${answer.error.message}`], EXIT.unreachable);
+    if (signal?.aborted)
+      throw new StartupError(
+        [`CXone: cannot read form '${core.formId}': ${answer.error.message}`],
+        EXIT.unreachable,
+      );
     const delay = backoffDelay(attempt, 1_000, 30_000);
-    deps.log.warn({ attempt, retryInMs: delay, error: answer.error.message }, 'cannot read the QM form yet; retrying');
+    deps.log.warn(
+      { attempt, retryInMs: delay, error: answer.error.message },
+      'cannot read the QM form yet; retrying',
+    );
     await deps.clock.sleep(delay, signal).catch(() => undefined);
   }
   const single =
-    config.qm.itemId && config.qm.sectionId ? { sectionId: config.qm.sectionId, itemId: config.qm.itemId } : undefined;
+    config.qm.itemId && config.qm.sectionId
+      ? { sectionId: config.qm.sectionId, itemId: config.qm.itemId }
+      : undefined;
   const mapped = mapRubricToForm(core.scorer.rubric, form, single);
   if (!mapped.ok) throw new StartupError(mapped.problems, EXIT.config);
   return mapped.mapping;
@@ -125,7 +137,10 @@ function formErrorToStartup(error: CxoneError, formId: string): StartupError | n
   switch (error.kind) {
     case 'unauthorized':
     case 'forbidden':
-      return new StartupError([`CXONE_CLIENT_ID: CXone refused the credentials (${error.message})`], EXIT.credentials);
+      return new StartupError(
+        [`CXONE_CLIENT_ID: CXone refused the credentials (${error.message})`],
+        EXIT.credentials,
+      );
     case 'not_found':
     case 'not_ready':
       return new StartupError([`QM_FORM_ID: CXone has no form '${formId}'`], EXIT.config);
@@ -177,7 +192,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     server = await startHttpServer({ app, port: config.port, hostname: config.host });
   } catch (error) {
     await core.close();
-    throw new StartupError([`PORT: cannot listen on ${config.host}:${config.port} (${(error as Error).message})`], EXIT.config);
+    throw new StartupError(
+      [`PORT: cannot listen on ${config.host}:${config.port} (${(error as Error).message})`],
+      EXIT.config,
+    );
   }
   log.info({ url: server.url, formId: core.formId, rubric: core.scorer.rubric.name }, 'listening');
 

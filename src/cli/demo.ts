@@ -13,7 +13,6 @@ import {
   DEFAULT_SIMULATOR_FORM,
   deliverWebhook,
   generateSampleConversations,
-  type SampleConversation,
   webhookEvent,
 } from '../simulator/index.js';
 import { processOwner, reportProblems } from './env.js';

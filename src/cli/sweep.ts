@@ -29,7 +29,12 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => interrupted.abort());
   try {
     progress('reading the QM form…');
-    const mapping = await readFormMapping(core, config, deps, AbortSignal.any([interrupted.signal, AbortSignal.timeout(30_000)]));
+    const mapping = await readFormMapping(
+      core,
+      config,
+      deps,
+      AbortSignal.any([interrupted.signal, AbortSignal.timeout(30_000)]),
+    );
 
     progress('looking for completed conversations…');
     const sweep = await runSweep({
@@ -48,7 +53,9 @@ async function main(): Promise<void> {
       progress('');
       const credentials = error.kind === 'unauthorized' || error.kind === 'forbidden';
       throw new StartupError(
-        [`sweep failed: CXone ${credentials ? 'refused the credentials' : 'could not be reached'} (${error.message})`],
+        [
+          `sweep failed: CXone ${credentials ? 'refused the credentials' : 'could not be reached'} (${error.message})`,
+        ],
         credentials ? EXIT.credentials : EXIT.unreachable,
       );
     }
@@ -77,9 +84,13 @@ async function main(): Promise<void> {
     });
     worker.onJobDone = (_job, outcome) => {
       tally[outcome]++;
-      progress(`scoring: ${tally.submitted} submitted, ${tally.skipped} skipped, ${tally.failed} failed, ${worker.inFlight} in flight`);
+      progress(
+        `scoring: ${tally.submitted} submitted, ${tally.skipped} skipped, ${tally.failed} failed, ${worker.inFlight} in flight`,
+      );
     };
-    interrupted.signal.addEventListener('abort', () => void worker.stop(config.shutdownGraceMs), { once: true });
+    interrupted.signal.addEventListener('abort', () => void worker.stop(config.shutdownGraceMs), {
+      once: true,
+    });
     // Short retries (a 5xx, a 429) are waited for; a transcript still being made is left for later.
     await worker.runUntilIdle(60_000);
     if (!interrupted.signal.aborted) await worker.stop(config.shutdownGraceMs);
