@@ -364,14 +364,18 @@ describe('fault controls', () => {
     }
   });
 
-  it('latency delays every answer', async () => {
-    const sim = setup({ latencyMs: 80 });
-    const started = Date.now();
-    await tokenFor(sim);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(75);
+  it('latency delays every answer, or only one kind of call', async () => {
+    const sim = setup({ latencyMs: 300 });
+    let started = Date.now();
+    const token = await tokenFor(sim);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     sim.setLatency(0);
-    const again = Date.now();
+    sim.setLatency(300, 'form');
+    started = Date.now();
     await tokenFor(sim);
-    expect(Date.now() - again).toBeLessThan(75);
+    expect(Date.now() - started).toBeLessThan(250);
+    started = Date.now();
+    await api(sim, token, '/api/v2/qm/forms/form-demo');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
   });
 });
