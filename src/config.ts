@@ -85,6 +85,8 @@ const schema = z.object({
   SWEEP_LOOKBACK_HOURS: num(0.01, 24 * 90).default(24),
   SWEEP_SAFETY_MARGIN_MINUTES: num(0, 24 * 60).default(15),
   SHUTDOWN_GRACE_SECONDS: num(0, 600).default(10),
+  JOB_LEASE_SECONDS: num(1, 3_600).default(15),
+  SWEEP_CONNECT_TIMEOUT_SECONDS: num(0, 3_600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -124,8 +126,16 @@ export interface Config {
     transcriptRetryMs: number;
     /** First wait after a transient failure; doubles up to 5 min. */
     retryBaseMs: number;
+    /** How long a job stays leased without renewal: how soon a dead process's jobs are taken over. */
+    leaseMs: number;
   };
-  sweep: { intervalMs: number; lookbackMs: number; safetyMarginMs: number };
+  sweep: {
+    intervalMs: number;
+    lookbackMs: number;
+    safetyMarginMs: number;
+    /** `npm run sweep` keeps trying to reach CXone this long before it exits 3. */
+    connectTimeoutMs: number;
+  };
   shutdownGraceMs: number;
   logLevel: Settings['LOG_LEVEL'];
 }
@@ -199,11 +209,13 @@ export function loadConfig(
         transcriptMaxWaitMs: s.TRANSCRIPT_MAX_WAIT_HOURS * 3_600_000,
         transcriptRetryMs: s.TRANSCRIPT_RETRY_SECONDS * 1000,
         retryBaseMs: s.RETRY_BASE_SECONDS * 1000,
+        leaseMs: s.JOB_LEASE_SECONDS * 1000,
       },
       sweep: {
         intervalMs: s.SWEEP_INTERVAL_SECONDS * 1000,
         lookbackMs: s.SWEEP_LOOKBACK_HOURS * 3_600_000,
         safetyMarginMs: s.SWEEP_SAFETY_MARGIN_MINUTES * 60_000,
+        connectTimeoutMs: s.SWEEP_CONNECT_TIMEOUT_SECONDS * 1000,
       },
       shutdownGraceMs: s.SHUTDOWN_GRACE_SECONDS * 1000,
       logLevel: s.LOG_LEVEL,

@@ -238,6 +238,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       transcriptMaxWaitMs: config.worker.transcriptMaxWaitMs,
       transcriptRetryBaseMs: config.worker.transcriptRetryMs,
       retryBaseMs: config.worker.retryBaseMs,
+      leaseMs: config.worker.leaseMs,
     });
     worker.start();
     ready = true;

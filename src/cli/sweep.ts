@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       core,
       config,
       deps,
-      AbortSignal.any([interrupted.signal, AbortSignal.timeout(30_000)]),
+      AbortSignal.any([interrupted.signal, AbortSignal.timeout(config.sweep.connectTimeoutMs)]),
     );
 
     progress('looking for completed conversations…');
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       transcriptMaxWaitMs: config.worker.transcriptMaxWaitMs,
       transcriptRetryBaseMs: config.worker.transcriptRetryMs,
       retryBaseMs: config.worker.retryBaseMs,
+      leaseMs: config.worker.leaseMs,
     });
     worker.onJobDone = (_job, outcome) => {
       tally[outcome]++;

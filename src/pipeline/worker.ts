@@ -56,7 +56,7 @@ const ONE_MINUTE = 60_000;
 
 export function createWorker(options: WorkerOptions): Worker {
   const { jobs, cxone, scorer, mapping, clock, log, owner, maxAttempts, transcriptMaxWaitMs } = options;
-  const leaseMs = options.leaseMs ?? 30_000;
+  const leaseMs = options.leaseMs ?? 15_000;
   const retryBaseMs = options.retryBaseMs ?? 2_000;
   const retryMaxMs = options.retryMaxMs ?? 5 * ONE_MINUTE;
   const transcriptRetryBaseMs = options.transcriptRetryBaseMs ?? 30_000;
