@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+
+const minimal = {
+  CXONE_ORG: 'acme',
+  CXONE_CLIENT_ID: 'client',
+  CXONE_CLIENT_SECRET: 's3cret-value',
+  WEBHOOK_SECRET: 'whsec_c2VjcmV0',
+};
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const r = loadConfig(minimal);
+    if (!r.ok) throw new Error(r.problems.join('\n'));
+    expect(r.config).toMatchObject({
+      port: 8080,
+      databasePath: './data/qm.sqlite',
+      rubricPath: null,
+      logLevel: 'info',
+      cxone: {
+        baseUrl: 'https://acme.my.cxone.com',
+        maxRequestsPerMinute: 50,
+        pageSize: 50,
+        scopes: [
+          'conversation:read',
+          'conversation:media:transcript:read',
+          'qm:evaluation:write',
+          'qm:form:read',
+        ],
+        paths: { transcript: '/api/v2/conversations/{conversationId}/media/transcripts' },
+      },
+      worker: { concurrency: 4 },
+      sweep: { intervalMs: 300_000, lookbackMs: 24 * 3_600_000 },
+    });
+  });
+
+  it('CXONE_BASE_URL overrides the tenant URL; trailing slashes are dropped', () => {
+    const r = loadConfig({ ...minimal, CXONE_ORG: undefined, CXONE_BASE_URL: 'http://127.0.0.1:9999/' });
+    expect(r.ok && r.config.cxone.baseUrl).toBe('http://127.0.0.1:9999');
+  });
+
+  it('reports every problem, one line each, naming the setting', () => {
+    const r = loadConfig({
+      ...minimal,
+      PORT: 'abc',
+      WORKER_CONCURRENCY: '0',
+      LOG_LEVEL: 'loud',
+      CXONE_FORM_PATH: '/forms',
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toHaveLength(4);
+    for (const [i, name] of ['PORT', 'CXONE_FORM_PATH', 'WORKER_CONCURRENCY', 'LOG_LEVEL'].entries()) {
+      expect(r.problems[i]).toMatch(new RegExp(`^${name}: `));
+    }
+    for (const line of r.problems) expect(line).not.toContain('\n');
+  });
+
+  it('names missing required settings; the sweep does not need the webhook secret', () => {
+    const r = loadConfig({});
+    expect(!r.ok && r.problems).toEqual([
+      'CXONE_ORG: required (or set CXONE_BASE_URL)',
+      'CXONE_CLIENT_ID: required',
+      'CXONE_CLIENT_SECRET: required',
+      'WEBHOOK_SECRET: required',
+    ]);
+    expect(loadConfig({ ...minimal, WEBHOOK_SECRET: undefined }, 'sweep').ok).toBe(true);
+  });
+
+  it('never prints a secret back', () => {
+    const r = loadConfig({ ...minimal, CXONE_CLIENT_SECRET: '   ', CXONE_BASE_URL: 'not a url' });
+    expect(!r.ok && r.problems.join('\n')).not.toContain('s3cret');
+  });
+
+  it('QM_SECTION_ID and QM_ITEM_ID go together', () => {
+    const r = loadConfig({ ...minimal, QM_ITEM_ID: 'i1' });
+    expect(!r.ok && r.problems).toEqual(['QM_SECTION_ID: required when QM_ITEM_ID is set']);
+  });
+
+  it('empty values count as unset', () => {
+    const r = loadConfig({ ...minimal, PORT: '', SWEEP_INTERVAL_SECONDS: '0' });
+    expect(r.ok && [r.config.port, r.config.sweep.intervalMs]).toEqual([8080, 0]);
+  });
+});
