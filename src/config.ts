@@ -92,6 +92,9 @@ const schema = z.object({
 
 export type Settings = z.infer<typeof schema>;
 
+/** Every setting the service reads (the README and .env.example list each one). */
+export const SETTING_NAMES = Object.keys(schema.shape) as (keyof Settings)[];
+
 export interface Config {
   port: number;
   host: string;
