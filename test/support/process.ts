@@ -1,0 +1,270 @@
+/**
+ * Process tests: spawns the real commands (`npm start` = src/main.ts, `npm run sweep` =
+ * src/cli/sweep.ts) as child processes with a clean environment, against a CXone simulator that runs
+ * in the test process. Every child is registered so `killChildren()` (in afterEach) leaves none behind.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import {
+  type CxoneSimulator,
+  type CxoneSimulatorOptions,
+  createCxoneSimulator,
+  DEFAULT_SIMULATOR_FORM,
+  type RunningSimulator,
+} from '../../src/simulator/index.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A port nobody listens on right now (listen on 0, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` every `everyMs` until it is truthy; throws with `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 15_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface Child {
+  process: ChildProcess;
+  pid: number;
+  /** Everything written so far. */
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Resolves when the process has exited (never rejects). */
+  exited: Promise<Exit>;
+  /** Whether it has exited yet. */
+  readonly exit: Exit | undefined;
+  kill(signal?: NodeJS.Signals): void;
+  /** stdout lines parsed as JSON (pino), skipping anything that is not. */
+  logLines(): Record<string, unknown>[];
+}
+
+const children = new Set<Child>();
+
+function spawnTs(script: string, env: Record<string, string>): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let exit: Exit | undefined;
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<Exit>((done) => {
+    proc.once('close', (code, signal) => {
+      exit = { code, signal };
+      done(exit);
+    });
+    proc.once('error', () => {
+      exit ??= { code: null, signal: null };
+      done(exit);
+    });
+  });
+  const child: Child = {
+    process: proc,
+    pid: proc.pid ?? -1,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    exited,
+    get exit() {
+      return exit;
+    },
+    kill(signal = 'SIGKILL') {
+      if (exit === undefined && proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    },
+    logLines() {
+      return stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        });
+    },
+  };
+  children.add(child);
+  void exited.then(() => children.delete(child));
+  return child;
+}
+
+/** `npm start`. */
+export function spawnService(env: Record<string, string>): Child {
+  return spawnTs('src/main.ts', env);
+}
+
+/** `npm run sweep`. */
+export function spawnSweep(env: Record<string, string>): Child {
+  return spawnTs('src/cli/sweep.ts', env);
+}
+
+/** Kills (SIGKILL) every child still running and waits for them. For afterEach. */
+export async function killChildren(): Promise<void> {
+  const running = [...children];
+  for (const child of running) child.kill('SIGKILL');
+  await Promise.all(running.map((c) => c.exited));
+}
+
+/** Only what a child needs from the parent: no developer settings leak in. */
+export function minimalEnv(settings: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT']) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return { ...env, ...settings };
+}
+
+/** Polls GET url until it answers `status` (any answer when omitted). */
+export async function waitForHttp(url: string, status = 200, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    `${url} to answer ${status}`,
+    async () => {
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+        await response.arrayBuffer();
+        return response.status === status;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    50,
+  );
+}
+
+export interface ProcessFixture {
+  dir: string;
+  dbPath: string;
+  secret: string;
+  sim: CxoneSimulator;
+  simServer: RunningSimulator;
+  /** Settings for a service/sweep against this fixture's simulator and database. */
+  settings(overrides?: Record<string, string>): Promise<Record<string, string>>;
+  /** Starts `npm start` and waits for /readyz 200; answers the child and its base URL. */
+  startService(overrides?: Record<string, string>): Promise<{ child: Child; url: string }>;
+  /** Opens the database read-only (the WAL is recovered on open). */
+  openDb(): Database.Database;
+  close(): Promise<void>;
+}
+
+/** A temp folder and database, a webhook secret and a simulator listening on 127.0.0.1. */
+export async function processFixture(options: CxoneSimulatorOptions = {}): Promise<ProcessFixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'qm-proc-'));
+  const dbPath = join(dir, 'qm.sqlite');
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const sim = createCxoneSimulator(options);
+  const simServer = await sim.listen(0);
+  const dbs: Database.Database[] = [];
+
+  const fixture: ProcessFixture = {
+    dir,
+    dbPath,
+    secret,
+    sim,
+    simServer,
+    async settings(overrides = {}) {
+      return minimalEnv({
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+        DATABASE_PATH: dbPath,
+        CXONE_BASE_URL: simServer.url,
+        CXONE_CLIENT_ID: sim.clientId,
+        CXONE_CLIENT_SECRET: sim.clientSecret,
+        WEBHOOK_SECRET: secret,
+        QM_FORM_ID: DEFAULT_SIMULATOR_FORM.id,
+        TRANSCRIPT_FIRST_CHECK_SECONDS: '0.2',
+        TRANSCRIPT_RETRY_SECONDS: '0.2',
+        RETRY_BASE_SECONDS: '0.1',
+        SWEEP_INTERVAL_SECONDS: '0',
+        CXONE_MAX_REQUESTS_PER_MINUTE: '100000',
+        SHUTDOWN_GRACE_SECONDS: '5',
+        CXONE_TIMEOUT_MS: '5000',
+        LOG_LEVEL: 'info',
+        ...overrides,
+      });
+    },
+    async startService(overrides = {}) {
+      // A port taken between freePort() and the child's listen() is retried with another.
+      for (let attempt = 1; ; attempt++) {
+        const env = await fixture.settings(overrides);
+        const url = `http://127.0.0.1:${env.PORT}`;
+        const child = spawnService(env);
+        const ready = waitForHttp(`${url}/readyz`, 200, 20_000).then(() => 'ready' as const);
+        const outcome = await Promise.race([ready, child.exited.then(() => 'exited' as const)]);
+        if (outcome === 'ready') return { child, url };
+        if (attempt < 3 && /EADDRINUSE/.test(child.stderr)) continue;
+        throw new Error(`service exited before ready: ${child.stderr}\n${child.stdout}`);
+      }
+    },
+    openDb() {
+      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      dbs.push(db);
+      return db;
+    },
+    async close() {
+      for (const db of dbs) if (db.open) db.close();
+      await simServer.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
+
+/** Job states by conversation id. */
+export function jobStates(db: Database.Database): Map<string, { state: string; leaseOwner: string | null }> {
+  const rows = db
+    .prepare('SELECT conversation_id AS id, state, lease_owner AS leaseOwner FROM jobs')
+    .all() as {
+    id: string;
+    state: string;
+    leaseOwner: string | null;
+  }[];
+  return new Map(rows.map((r) => [r.id, { state: r.state, leaseOwner: r.leaseOwner }]));
+}
