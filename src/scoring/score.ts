@@ -77,7 +77,13 @@ export function evaluationComment(rubric: Rubric, result: ScoreResult): string {
   return parts.join(' ');
 }
 
-function joinLines(lines: TranscriptLine[]): { text: string; offsets: number[]; ascii: boolean } {
+interface Joined {
+  text: string;
+  offsets: number[];
+  ascii: () => boolean;
+}
+
+function joinLines(lines: TranscriptLine[]): Joined {
   const offsets: number[] = [];
   let pos = 0;
   const texts = lines.map((l) => {
@@ -87,7 +93,8 @@ function joinLines(lines: TranscriptLine[]): { text: string; offsets: number[]; 
     return t;
   });
   const text = texts.join(' ');
-  return { text, offsets, ascii: isAscii(text) };
+  let ascii: boolean | undefined;
+  return { text, offsets, ascii: () => (ascii ??= isAscii(text)) };
 }
 
 /** Index of the line containing joined-text position `pos` (binary search over line starts). */
@@ -104,7 +111,8 @@ function lineAt(offsets: number[], pos: number): number {
 
 function where(ctx: TranscriptContext, turn: number): string {
   const speaker = String(ctx.lines[turn]!.speaker ?? '') || 'unknown speaker';
-  const time = ctx.ownTime[turn] ? `${formatTime(ctx.times[turn]!)}, ` : '';
+  const seconds = ctx.ownTimeOf(turn);
+  const time = seconds !== null ? `${formatTime(seconds)}, ` : '';
   return `${speaker}, ${time}turn ${turn + 1}`;
 }
 
@@ -121,7 +129,7 @@ function scoreTutorialRule(
   rule: Rule,
   check: TutorialCheck,
   ctx: TranscriptContext,
-  joined: { text: string; offsets: number[]; ascii: boolean },
+  joined: Joined,
 ): RuleResult {
   const m = check.matcher.find(joined.text, 0, joined.ascii);
   const score = m ? check.scoreIfPresent : check.scoreIfAbsent;
@@ -225,7 +233,7 @@ function* occurrencesIn(
     }
     return;
   }
-  const ascii = ctx.isAsciiLine(turn);
+  const ascii = () => ctx.isAsciiLine(turn);
   let from = 0;
   while (from <= text.length) {
     const m = needle.matcher!.find(text, from, ascii);

@@ -101,15 +101,11 @@ export function findPhrase(folded: string, phrase: string, from: number): number
   return -1;
 }
 
+/** Per-transcript facts, computed on first use (the tutorial shape needs them only for evidence). */
 export class TranscriptContext {
   readonly lines: readonly TranscriptLine[];
-  readonly speakers: Speaker[];
-  /** Seconds since the start of the call for each line (a line without a time takes its predecessor's). */
-  readonly times: number[];
-  /** Whether the line's own timestamp was readable (for showing it in evidence). */
-  readonly ownTime: boolean[];
-  readonly timesUsable: boolean;
-  readonly endTime: number;
+  private speakerList: Speaker[] | undefined;
+  private timing: { times: number[]; ownTime: boolean[]; usable: boolean; end: number } | undefined;
   private folded: (FoldedText | undefined)[];
   private ascii: (boolean | undefined)[];
   /** Per-rule memo, e.g. the first occurrence a `before:` reference needs. */
@@ -117,23 +113,65 @@ export class TranscriptContext {
 
   constructor(lines: readonly TranscriptLine[]) {
     this.lines = lines;
-    this.speakers = lines.map((l) => normalizeSpeaker(String(l.speaker ?? '')));
-    const parsed = lines.map((l) => parseTimestamp(String(l.timestamp ?? '')));
+    this.folded = new Array(lines.length);
+    this.ascii = new Array(lines.length);
+  }
+
+  get speakers(): Speaker[] {
+    this.speakerList ??= this.lines.map((l) => normalizeSpeaker(String(l.speaker ?? '')));
+    return this.speakerList;
+  }
+
+  /** Seconds since the start of the call for each line (a line without a time takes its predecessor's). */
+  get times(): number[] {
+    return this.timed().times;
+  }
+
+  /** Whether the line's own timestamp was readable (for showing it in evidence). */
+  get ownTime(): boolean[] {
+    return this.timed().ownTime;
+  }
+
+  get timesUsable(): boolean {
+    return this.timed().usable;
+  }
+
+  get endTime(): number {
+    return this.timed().end;
+  }
+
+  private timed() {
+    if (this.timing) return this.timing;
+    const parsed = this.lines.map((l) => parseTimestamp(String(l.timestamp ?? '')));
     const firstAbsolute = parsed.find((p) => p?.kind === 'absolute')?.seconds ?? 0;
     const rel = parsed.map((p) =>
       p === null ? null : p.kind === 'absolute' ? p.seconds - firstAbsolute : p.seconds,
     );
-    this.ownTime = rel.map((t) => t !== null);
     const firstKnown = rel.find((t) => t !== null) ?? null;
-    this.timesUsable = firstKnown !== null;
     let last = firstKnown ?? 0;
-    this.times = rel.map((t) => {
+    const times = rel.map((t) => {
       if (t !== null) last = t;
       return last;
     });
-    this.endTime = this.times.reduce((a, b) => Math.max(a, b), 0);
-    this.folded = new Array(lines.length);
-    this.ascii = new Array(lines.length);
+    this.timing = {
+      times,
+      ownTime: rel.map((t) => t !== null),
+      usable: firstKnown !== null,
+      end: times.reduce((a, b) => Math.max(a, b), 0),
+    };
+    return this.timing;
+  }
+
+  /** The line's own time, relative to the start of the call, or null; cheaper than `times` for one line. */
+  ownTimeOf(i: number): number | null {
+    if (this.timing) return this.timing.ownTime[i] ? this.timing.times[i]! : null;
+    const p = parseTimestamp(String(this.lines[i]!.timestamp ?? ''));
+    if (p === null || p.kind === 'offset') return p?.seconds ?? null;
+    for (const line of this.lines) {
+      const q = parseTimestamp(String(line.timestamp ?? ''));
+      if (q?.kind === 'absolute') return p.seconds - q.seconds;
+    }
+    return null;
   }
 
   foldedLine(i: number): FoldedText {

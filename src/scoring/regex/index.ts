@@ -11,6 +11,7 @@
  * Constructs neither can run in linear time (backreferences, lookarounds) are refused at load.
  */
 import { type CharSet, type Flags, type Node, parsePattern } from './ast.js';
+import { wordTest } from './chars.js';
 import { NfaMatcher, type Span } from './nfa.js';
 
 export { PatternError } from './ast.js';
@@ -23,8 +24,8 @@ export interface Matcher {
   readonly source: string;
   /** 'native' (bounded backtracking, V8) or 'nfa' (lock-step automaton). */
   readonly engine: 'native' | 'nfa';
-  /** First match at or after `from`; `ascii` says the caller knows the text is ASCII-only (a faster path). */
-  find(text: string, from: number, ascii?: boolean): Span | null;
+  /** First match at or after `from`; `ascii` may say whether the text is ASCII-only (asked only when it helps). */
+  find(text: string, from: number, ascii?: () => boolean): Span | null;
 }
 
 /** Throws PatternError with a reason when the pattern is invalid or cannot run in linear time. */
@@ -158,7 +159,17 @@ function toJsSource(node: Node, flags: Flags, unicode: boolean): string | null {
         }
         break;
       case 'seq': {
-        const parts = n.items.map(walk);
+        const parts = n.items.map((item, k) => {
+          // `\b` next to a word character is a one-sided test; written so, V8 keeps its fast literal
+          // prefilter, which the two-sided lookaround form defeats (several times slower).
+          if (unicode && item.t === 'assert' && item.kind === 'word') {
+            const next = n.items[k + 1];
+            const prev = n.items[k - 1];
+            if (next && edgeIsWord(next, 'first', flags.ascii)) return `(?<![${word}])`;
+            if (prev && edgeIsWord(prev, 'last', flags.ascii)) return `(?![${word}])`;
+          }
+          return walk(item);
+        });
         return parts.includes(null) ? null : `(?:${parts.join('')})`;
       }
       case 'alt': {
@@ -175,6 +186,33 @@ function toJsSource(node: Node, flags: Flags, unicode: boolean): string | null {
   return walk(node);
 }
 
+/** Whether every string `node` matches starts (or ends) with a word character. */
+function edgeIsWord(node: Node, edge: 'first' | 'last', ascii: boolean): boolean {
+  const isWord = wordTest(ascii);
+  switch (node.t) {
+    case 'set': {
+      const s = node.set;
+      if (s.any || s.negated) return false;
+      if (s.escapes.some((e) => e !== 'w' && !(e === 'd' && !ascii))) return false;
+      for (let i = 0; i < s.ranges.length; i += 2) {
+        if (s.ranges[i + 1]! - s.ranges[i]! > 512) return false;
+        for (let c = s.ranges[i]!; c <= s.ranges[i + 1]!; c++) if (!isWord(c)) return false;
+      }
+      return true;
+    }
+    case 'assert':
+      return false;
+    case 'seq': {
+      const item = edge === 'first' ? node.items[0] : node.items[node.items.length - 1];
+      return item !== undefined && edgeIsWord(item, edge, ascii);
+    }
+    case 'alt':
+      return node.alts.every((a) => edgeIsWord(a, edge, ascii));
+    case 'repeat':
+      return node.min >= 1 && edgeIsWord(node.node, edge, ascii);
+  }
+}
+
 function escapeUtf16(c: number): string {
   const s = String.fromCodePoint(c);
   return `\\u${s.charCodeAt(0).toString(16)}\\u${s.charCodeAt(1).toString(16)}`;
@@ -187,11 +225,13 @@ function nativeMatcher(source: string, node: Node, flags: Flags): Matcher | null
   const ci = flags.ignoreCase ? 'i' : '';
   const asciiRe = new RegExp(asciiSrc, `g${ci}`);
   const uniRe = new RegExp(uniSrc, `gu${ci}`);
+  // When every \b became a one-sided test, the Unicode variant is as fast as the ASCII one: skip the check.
+  const uniFast = !uniSrc.includes('|(?<![');
   return {
     source,
     engine: 'native',
     find(text, from, ascii) {
-      const re = (ascii ?? isAscii(text)) ? asciiRe : uniRe;
+      const re = uniFast ? uniRe : (ascii ? ascii() : isAscii(text)) ? asciiRe : uniRe;
       re.lastIndex = from;
       const m = re.exec(text);
       return m ? { start: m.index, end: m.index + m[0].length } : null;
