@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, SETTING_NAMES } from '../src/config.js';
 
 const minimal = {
   CXONE_ORG: 'acme',
@@ -80,5 +82,21 @@ describe('loadConfig', () => {
   it('empty values count as unset', () => {
     const r = loadConfig({ ...minimal, PORT: '', SWEEP_INTERVAL_SECONDS: '0' });
     expect(r.ok && [r.config.port, r.config.sweep.intervalMs]).toEqual([8080, 0]);
+  });
+});
+
+describe('.env.example and README', () => {
+  it('.env.example lists every setting, and is valid once credentials are filled in', () => {
+    const example = parseEnv(readFileSync('.env.example', 'utf8')) as Record<string, string>;
+    expect(Object.keys(example).sort()).toEqual([...SETTING_NAMES].sort());
+    expect(
+      loadConfig({ ...example, CXONE_CLIENT_ID: 'a', CXONE_CLIENT_SECRET: 'b', WEBHOOK_SECRET: 'whsec_YWJj' })
+        .ok,
+    ).toBe(true);
+  });
+
+  it('the README documents every setting', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const name of SETTING_NAMES) expect(readme, name).toContain(`\`${name}\``);
   });
 });
