@@ -128,15 +128,20 @@ function measure(rubric: Rubric, calls: { transcript: TranscriptLine[] }[], minM
 }
 
 function main(): void {
-  const calls = Array.from({ length: CALLS }, (_, i) => generateCall(i));
-  const turns = calls.reduce((a, c) => a + c.transcript.length, 0) / calls.length;
+  const generated = Array.from({ length: CALLS }, (_, i) => generateCall(i));
+  const turns = generated.reduce((a, c) => a + c.transcript.length, 0) / generated.length;
   const example = loadRubric(join(ROOT, 'rubrics/example.yaml'));
   const tutorial = loadRubric(join(ROOT, 'rubrics/tutorial.yaml'));
 
   const dir = mkdtempSync(join(tmpdir(), 'scoring-bench-'));
   try {
     const transcriptsPath = join(dir, 'calls.jsonl');
-    writeFileSync(transcriptsPath, calls.map((c) => JSON.stringify(c)).join('\n'));
+    writeFileSync(transcriptsPath, generated.map((c) => JSON.stringify(c)).join('\n'));
+    // Both scorers read the same file, as a service would receive transcripts: parsed JSON.
+    const calls = readFileSync(transcriptsPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: string; transcript: TranscriptLine[] });
     // The same rubric for Python, as JSON (the tutorial's RUBRIC_CONFIG shape).
     const rubricJson = Object.fromEntries(
       tutorial.rules.map((r) => {
@@ -178,8 +183,9 @@ function main(): void {
           process.stderr.write(`score mismatch on ${c.id}: ${ours.overallScore} vs ${theirs.overall}\n`);
       }
     });
-    const exampleRate = measure(example, calls);
+    // Tutorial first: measured before the native rules' code paths make the call sites polymorphic.
     const tutorialRate = measure(tutorial, calls);
+    const exampleRate = measure(example, calls);
     const distinct = new Set(calls.map((c) => scoreTranscript(tutorial, c.transcript).overallScore)).size;
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     const cpu = cpus();
