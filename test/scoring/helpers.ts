@@ -1,0 +1,27 @@
+import { parseRubric, type Rubric, type TranscriptLine } from '../../src/scoring/index.js';
+
+export function rubricOf(text: string, file = 'rubric.yaml'): Rubric {
+  const parsed = parseRubric(text, file);
+  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  return parsed.rubric;
+}
+
+export function errorsOf(text: string, file = 'rubric.yaml'): string[] {
+  const parsed = parseRubric(text, file);
+  if (parsed.ok) throw new Error('expected the rubric to be refused');
+  return parsed.errors;
+}
+
+/** `A: text` / `C: text` / `S: text`, optionally `@00:00:05` before the text. */
+export function call(...turns: string[]): TranscriptLine[] {
+  return turns.map((t) => {
+    const m = /^([ACS?]):\s*(?:@(\S*)\s+)?(.*)$/s.exec(t);
+    if (!m) throw new Error(`bad turn ${t}`);
+    const speaker = { A: 'AGENT', C: 'CUSTOMER', S: 'SYSTEM', '?': 'BOT' }[m[1] as 'A'];
+    return { speaker, text: m[3]!, timestamp: m[2] ?? '' };
+  });
+}
+
+export function nativeRubric(rules: string, extra = ''): string {
+  return `name: Test\nversion: "1"\n${extra}rules:\n${rules}`;
+}
