@@ -16,7 +16,9 @@ import {
   type CxoneSimulatorOptions,
   createCxoneSimulator,
   DEFAULT_SIMULATOR_FORM,
+  deliverWebhook,
   type RunningSimulator,
+  webhookEvent,
 } from '../../src/simulator/index.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -267,4 +269,88 @@ export function jobStates(db: Database.Database): Map<string, { state: string; l
     leaseOwner: string | null;
   }[];
   return new Map(rows.map((r) => [r.id, { state: r.state, leaseOwner: r.leaseOwner }]));
+}
+
+/** A phrase only transcripts contain: a log line holding it would be leaking transcript text. */
+export const TRANSCRIPT_MARKER = 'Zanzibar-7781 is my account nickname';
+
+export function transcriptFor(id: string) {
+  return [
+    {
+      speaker: 'AGENT',
+      text: 'Hello, thank you for calling. This call may be recorded.',
+      timestamp: '00:00:01',
+    },
+    { speaker: 'CUSTOMER', text: `Hi, ${TRANSCRIPT_MARKER}, about ${id}.`, timestamp: '00:00:04' },
+    { speaker: 'AGENT', text: 'Let me verify your date of birth first.', timestamp: '00:00:09' },
+    { speaker: 'AGENT', text: 'Is there anything else I can help with?', timestamp: '00:02:00' },
+  ];
+}
+
+/**
+ * Adds `count` completed conversations (with an agent and a transcript) to the simulator, ended in
+ * the last minutes; answers their ids. `readyAt` makes transcripts 404 until then.
+ */
+export function addConversations(
+  sim: CxoneSimulator,
+  count: number,
+  prefix: string,
+  options: { readyAt?: (index: number) => number | undefined; endedMsAgo?: number } = {},
+): string[] {
+  const now = Date.now();
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = `${prefix}-${String(i).padStart(3, '0')}`;
+    const readyAt = options.readyAt?.(i);
+    sim.addConversation({
+      id,
+      agentId: `agent-${(i % 5) + 1}`,
+      type: 'voice',
+      startTime: now - (options.endedMsAgo ?? 60_000) - 5 * 60_000 - i * 1_000,
+      endTime: now - (options.endedMsAgo ?? 60_000) - i * 1_000,
+      transcript: transcriptFor(id),
+      ...(readyAt !== undefined ? { transcriptReadyAt: readyAt } : {}),
+    });
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** CXone's two webhooks for a finished conversation: conversation.ended, then transcript.ready. */
+export async function announce(
+  url: string,
+  secret: string,
+  sim: CxoneSimulator,
+  id: string,
+): Promise<{ status: number; webhookId: string }[]> {
+  const conversation = sim.conversations.find((c) => c.id === id);
+  if (!conversation) throw new Error(`no conversation ${id}`);
+  const iso = (v: string | number) => (typeof v === 'number' ? new Date(v).toISOString() : v);
+  const ended = webhookEvent('conversation.ended', {
+    conversation_id: id,
+    agent_id: conversation.agentId ?? null,
+    media_type: conversation.type ?? 'voice',
+    start_time: iso(conversation.startTime),
+    end_time: iso(conversation.endTime),
+  });
+  const first = await deliverWebhook({ url, secret, body: JSON.stringify(ended) });
+  const ready = webhookEvent('transcript.ready', { conversation_id: id });
+  const second = await deliverWebhook({ url, secret, body: JSON.stringify(ready) });
+  return [first, second];
+}
+
+/** Runs `tasks` with at most `limit` at a time. */
+export async function inParallel<T>(
+  items: T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await task(item);
+    }
+  });
+  await Promise.all(lanes);
 }
