@@ -106,7 +106,8 @@ export function parseRubric(text: string, fileName: string): ParseResult {
   const rubric = isNative
     ? compileNative(doc as Record<string, unknown>, fileName, hash, errors)
     : compileTutorial(doc as Record<string, unknown>, fileName, hash, errors);
-  if (rubric && rubric.rules.length === 0) errors.push(`${fileName}: the rubric has no rules`);
+  if (rubric && rubric.rules.length === 0 && errors.length === 0)
+    errors.push(`${fileName}: the rubric has no rules`);
   if (rubric && rubric.rules.length > 0 && rubric.rules.every((r) => r.weight === 0)) {
     errors.push(`${fileName}: every rule has weight 0, so no score could be computed`);
   }
@@ -115,16 +116,19 @@ export function parseRubric(text: string, fileName: string): ParseResult {
 }
 
 /** Formats zod issues as "file: rule 'x': `field.path` message". */
-function report(errors: string[], prefix: string, error: z.ZodError): void {
+function report(errors: string[], prefix: string, error: z.ZodError, input: unknown): void {
   for (const issue of error.issues) {
     const path = issue.path.map(String);
+    let value: unknown = input;
+    for (const key of issue.path)
+      value = (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey];
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys)
         errors.push(`${prefix}\`${[...path, key].join('.')}\` is not a known field`);
       continue;
     }
     let message = issue.message;
-    if (message.includes('received undefined')) message = 'is required';
+    if (value === undefined || message.includes('received undefined')) message = 'is required';
     else if (message.startsWith('Invalid input: expected ')) {
       message = `must be ${message.slice('Invalid input: expected '.length).replace(/, received .*/, '')}`;
     }
@@ -164,7 +168,7 @@ function compileTutorial(
     }
     const parsed = tutorialRuleSchema.safeParse(cfg);
     if (!parsed.success) {
-      report(errors, prefix, parsed.error);
+      report(errors, prefix, parsed.error, cfg);
       continue;
     }
     const r = parsed.data;
@@ -257,7 +261,7 @@ function compileNative(
 ): Rubric | null {
   const top = nativeRubricSchema.safeParse(doc);
   if (!top.success) {
-    report(errors, `${file}: `, top.error);
+    report(errors, `${file}: `, top.error, doc);
     return null;
   }
   const rules: Rule[] = [];
@@ -269,7 +273,7 @@ function compileNative(
     const prefix = `${file}: rule ${label}: `;
     const parsed = nativeRuleSchema.safeParse(raw);
     if (!parsed.success) {
-      report(errors, prefix, parsed.error);
+      report(errors, prefix, parsed.error, raw);
       return;
     }
     const r: NativeRuleInput = parsed.data;
@@ -350,7 +354,7 @@ function compileExamples(
     const prefix = `${file}: example '${name}': `;
     const parsed = exampleSchema.safeParse(ex);
     if (!parsed.success) {
-      report(errors, prefix, parsed.error);
+      report(errors, prefix, parsed.error, ex);
       return;
     }
     for (const rule of Object.keys(parsed.data.expect)) {

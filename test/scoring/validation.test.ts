@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { errorsOf, nativeRubric } from './helpers.js';
+
+const one = (body: string) => nativeRubric(`  - name: verification\n${body.replace(/^/gm, '    ')}\n`);
+
+describe('rubric validation: one line per problem, naming file, rule and field', () => {
+  it.each([
+    [
+      'within: {first_seconds: -3}\nphrases: [x]',
+      "rubric.yaml: rule 'verification': `within.first_seconds` must be a positive number",
+    ],
+    [
+      'within: {first_seconds: soon}\nphrases: [x]',
+      "rubric.yaml: rule 'verification': `within.first_seconds` must be a positive number",
+    ],
+    [
+      'within: {first_turns: 1.5}\nphrases: [x]',
+      "rubric.yaml: rule 'verification': `within.first_turns` must be a positive whole number",
+    ],
+    [
+      'within: {}\nphrases: [x]',
+      "rubric.yaml: rule 'verification': `within` must set first_seconds, last_seconds, first_turns or last_turns",
+    ],
+    [
+      'within: {first_turns: 2, last_turns: 2}\nphrases: [x]',
+      "rubric.yaml: rule 'verification': `within` cannot mix first_* and last_*",
+    ],
+    ['weight: -1\nphrases: [x]', "rubric.yaml: rule 'verification': `weight` must be a number, 0 or more"],
+    ['weight: heavy\nphrases: [x]', "rubric.yaml: rule 'verification': `weight` must be a number, 0 or more"],
+    [
+      'speaker: bot\nphrases: [x]',
+      "rubric.yaml: rule 'verification': `speaker` must be one of agent, customer, system, any",
+    ],
+    ['mode: should\nphrases: [x]', "rubric.yaml: rule 'verification': `mode` must be must or must_not"],
+    [
+      'critical: yes please\nphrases: [x]',
+      "rubric.yaml: rule 'verification': `critical` must be true or false",
+    ],
+    ['phrases: 3', "rubric.yaml: rule 'verification': `phrases` must be a string or a list of strings"],
+    ['phrases: []', "rubric.yaml: rule 'verification': `phrases` must list at least one entry"],
+    ['weight: 1', "rubric.yaml: rule 'verification': `phrases` or `patterns` is required"],
+    [
+      'phrases: [x]\nmin_count: 0',
+      "rubric.yaml: rule 'verification': `min_count` must be a positive whole number",
+    ],
+    ['phrases: [x]\nmust_not: true', "rubric.yaml: rule 'verification': `must_not` is not a known field"],
+    [
+      'phrases: [x]\nbefore: nowhere',
+      "rubric.yaml: rule 'verification': `before` names 'nowhere', which is not a rule of this rubric",
+    ],
+    [
+      'phrases: [x]\nbefore: verification',
+      "rubric.yaml: rule 'verification': `before` cannot name the rule itself",
+    ],
+    [
+      'patterns: ["(a+"]',
+      "rubric.yaml: rule 'verification': `patterns.0` /(a+/: missing ), unterminated subpattern",
+    ],
+    [
+      'patterns: ["(a)\\\\1"]',
+      "rubric.yaml: rule 'verification': `patterns.0` /(a)\\1/: backreferences are not supported",
+    ],
+    [
+      'patterns: ["x(?=y)"]',
+      "rubric.yaml: rule 'verification': `patterns.0` /x(?=y)/: lookahead and lookbehind assertions are not supported",
+    ],
+    [
+      'phrases: [x]\napplies_if: {speaker: customer}',
+      "rubric.yaml: rule 'verification': `applies_if.phrases` or `applies_if.patterns` is required",
+    ],
+    [
+      'phrases: [x]\napplies_if: {phrases: [y], within: {last_turns: 0}}',
+      "rubric.yaml: rule 'verification': `applies_if.within.last_turns` must be a positive whole number",
+    ],
+    [
+      'phrases: [x, y]\nscore_levels: [{at_least: 3, score: 100}]',
+      "rubric.yaml: rule 'verification': `score_levels.0.at_least` is 3 but the rule looks for only 2",
+    ],
+    [
+      'phrases: [x]\nscore_levels: [{at_least: 1, score: 150}]',
+      "rubric.yaml: rule 'verification': `score_levels.0.score` must be a number from 0 to 100",
+    ],
+    [
+      'phrases: [x]\nmode: must_not\nscore_levels: [{at_least: 1, score: 50}]',
+      "rubric.yaml: rule 'verification': `score_levels` only works with mode must",
+    ],
+    [
+      'phrases: [x]\nmin_count: 2\nscore_levels: [{at_least: 1, score: 50}]',
+      "rubric.yaml: rule 'verification': `score_levels` and `min_count` cannot be combined",
+    ],
+    ['phrases: ["  "]', "rubric.yaml: rule 'verification': `phrases.0` must not be blank"],
+  ])('%s', (body, message) => {
+    const errors = errorsOf(one(body));
+    expect(errors.some((e) => e.startsWith(message))).toBe(true);
+  });
+
+  it.each([
+    ['', 'rubric.yaml: the rubric is empty'],
+    ['rules: []\nname: x\nversion: "1"', 'rubric.yaml: `rules` must list at least one rule'],
+    ['{}', 'rubric.yaml: the rubric has no rules'],
+    ['- a\n- b', 'rubric.yaml: a rubric must be a map of rules'],
+    ['a: [unclosed', 'rubric.yaml: not valid YAML or JSON'],
+    ['rules: [{name: a, phrases: [x]}]\nversion: "1"', 'rubric.yaml: `name` is required'],
+    ['name: x\nrules: [{name: a, phrases: [x]}]', 'rubric.yaml: `version` is required'],
+    [
+      'name: x\nversion: 1\nrules: [{name: a, phrases: [x]}, {name: a, phrases: [y]}]',
+      "rubric.yaml: rule 'a': `name` is used by another rule",
+    ],
+    [
+      'name: x\nversion: 1\nrules: [{name: a, phrases: [x], weight: 0}]',
+      'rubric.yaml: every rule has weight 0',
+    ],
+    ['name: x\nversion: 1\nrules: [{phrases: [x]}]', 'rubric.yaml: rule #1: `name` is required'],
+    ['a: {pattern: x, weight: 0}', 'rubric.yaml: every rule has weight 0'],
+    ['greeting: {weight: 1}', "rubric.yaml: rule 'greeting': `pattern` is required"],
+    ['greeting: {pattern: hi}', "rubric.yaml: rule 'greeting': `weight` is required"],
+    [
+      'greeting: {pattern: hi, weight: 1, score_if_present: 120}',
+      "rubric.yaml: rule 'greeting': `score_if_present` must be a number from 0 to 100",
+    ],
+    [
+      'greeting: {pattern: hi, weight: 1, case_insensitive: maybe}',
+      "rubric.yaml: rule 'greeting': `case_insensitive` must be true or false",
+    ],
+    [
+      'greeting: {pattern: hi, weight: 1, colour: red}',
+      "rubric.yaml: rule 'greeting': `colour` is not a known field",
+    ],
+    [
+      'greeting: {pattern: "(a+)+\\\\1", weight: 1}',
+      "rubric.yaml: rule 'greeting': `pattern` /(a+)+\\1/: backreferences",
+    ],
+    ['greeting: hello', "rubric.yaml: rule 'greeting': must be a map with `pattern` and `weight`"],
+    ['a: {pattern: x, weight: 1}\na: {pattern: y, weight: 1}', 'rubric.yaml: not valid YAML or JSON'],
+    [
+      'name: x\nversion: 1\nrules: [{name: a, phrases: [x]}]\nexamples: [{transcript: [], expect: {b: pass}}]',
+      "rubric.yaml: example 'example 1': `expect.b` names no rule of this rubric",
+    ],
+    [
+      'name: x\nversion: 1\nrules: [{name: a, phrases: [x]}]\nexamples: [{transcript: [], expect: {a: ok}}]',
+      "rubric.yaml: example 'example 1': `expect.a` must be pass, fail or na",
+    ],
+  ])('%j', (text, message) => {
+    const errors = errorsOf(text);
+    expect(
+      errors.some((e) => e.startsWith(message)),
+      errors.join('\n'),
+    ).toBe(true);
+  });
+
+  it('reports every problem, not only the first', () => {
+    const errors = errorsOf(
+      nativeRubric('  - {name: a, weight: -1, phrases: [x]}\n  - {name: b, speaker: bot, phrases: [y]}\n'),
+    );
+    expect(errors).toHaveLength(2);
+  });
+
+  it('accepts JSON as well as YAML, and names the file given', () => {
+    const errors = errorsOf('{"greeting": {"pattern": "hi"}}', 'rubrics/mine.json');
+    expect(errors).toEqual(["rubrics/mine.json: rule 'greeting': `weight` is required"]);
+  });
+});
