@@ -29,7 +29,10 @@ export function parseConversations(
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.length > 0 ? `\`${issue.path.join('.')}\` ` : '';
-      const message = issue.message.includes('received undefined') ? 'is required' : issue.message;
+      let node: unknown = value;
+      for (const key of issue.path)
+        node = (node as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey];
+      const message = node === undefined ? 'is required' : issue.message;
       errors.push(`${where}: ${field}${message}`);
       return;
     }
