@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EvaluationBody, QmForm } from '../cxone/types.js';
+import { formatScore } from '../scoring/index.js';
 import type { CompiledRubric, ScoreResult } from '../scoring/types.js';
 
 /** Where each rule's score goes on the QM form. */
@@ -84,7 +85,8 @@ export function mapRubricToForm(
     : { ok: true, mapping: { kind: 'per-rule', formId: form.id, items } };
 }
 
-const round2 = (n: number) => Math.round((n + Number.EPSILON) * 100) / 100;
+/** Rounds as the tutorial's Python does (`round(x, 2)`), so scores match it to the cent. */
+const round2 = (n: number) => Number(formatScore(n));
 const clampScore = (n: number) => Math.min(100, Math.max(0, round2(n)));
 
 /**
@@ -103,7 +105,7 @@ export function buildEvaluation(input: {
   const overall = clampScore(result.overallScore);
   let sections: EvaluationBody['sections'];
   if (mapping.kind === 'single-item') {
-    const comment = result.rules.map((r) => `[${r.name.toUpperCase()}] ${r.comment}`).join('\n');
+    const comment = result.rules.map((r) => r.comment).join('\n');
     sections = [
       { section_id: mapping.sectionId, items: [{ item_id: mapping.itemId, score: overall, comment }] },
     ];
@@ -115,11 +117,8 @@ export function buildEvaluation(input: {
       if (!target)
         throw new Error(`rule '${rule.name}' has no form item (mapping was built for another rubric)`);
       const items = bySection.get(target.sectionId) ?? [];
-      items.push({
-        item_id: target.itemId,
-        score: clampScore(rule.score),
-        comment: `[${rule.name.toUpperCase()}] ${rule.comment}`,
-      });
+      // The engine's comment already starts with the tutorial's `[RULE_NAME]` tag.
+      items.push({ item_id: target.itemId, score: clampScore(rule.score), comment: rule.comment });
       bySection.set(target.sectionId, items);
     }
     sections = [...bySection].map(([section_id, items]) => ({ section_id, items }));

@@ -91,11 +91,25 @@ describe('evaluation body', () => {
         outcome: 'pass',
         score: 100,
         weight: 1,
-        comment: 'Greeted. "hello" (agent, 00:00:01)',
+        comment: '[GREETING] Greeted. "hello" (agent, 00:00:01)',
         evidence: '',
       },
-      { name: 'verification', outcome: 'na', score: null, weight: 1, comment: 'N/A', evidence: '' },
-      { name: 'closing_summary', outcome: 'fail', score: 0, weight: 1, comment: 'No closing', evidence: '' },
+      {
+        name: 'verification',
+        outcome: 'na',
+        score: null,
+        weight: 1,
+        comment: '[VERIFICATION] N/A',
+        evidence: '',
+      },
+      {
+        name: 'closing_summary',
+        outcome: 'fail',
+        score: 0,
+        weight: 1,
+        comment: '[CLOSING_SUMMARY] No closing',
+        evidence: '',
+      },
     ],
   };
   const r = rubric([rule('greeting'), rule('verification'), rule('closing_summary')]);

@@ -40,7 +40,7 @@ export function keywordScorer(rules: Record<string, string>): Scorer {
           outcome: found ? ('pass' as const) : ('fail' as const),
           score: found ? 100 : 0,
           weight: 1,
-          comment: found ? 'found' : 'missing',
+          comment: `[${name.toUpperCase()}] ${found ? 'found' : 'missing'}`,
           evidence: '',
         };
       });
