@@ -66,18 +66,21 @@ export const goodTranscript: TranscriptLine[] = [
 ];
 
 /** Simulator on a port, a client, a temp database and helpers to create jobs and run a worker. */
-export async function pipelineHarness(options: { scorer?: Scorer; worker?: Partial<WorkerOptions> } = {}) {
-  const sim: CxoneSimulator = createCxoneSimulator({});
+export async function pipelineHarness(
+  options: { scorer?: Scorer; worker?: Partial<WorkerOptions>; form?: SimulatorForm } = {},
+) {
+  const form = options.form ?? DEFAULT_SIMULATOR_FORM;
+  const sim: CxoneSimulator = createCxoneSimulator({ forms: [form] });
   const server = await sim.listen(0);
   const db = tempStore();
-  const jobs = new JobStore(db.store.db, DEFAULT_SIMULATOR_FORM.id);
+  const jobs = new JobStore(db.store.db, form.id);
   const clients: CxoneClient[] = [];
   const log = pino({ level: 'silent' });
   const scorer = options.scorer ?? tutorialKeywords;
   const mapped = mapRubricToForm(scorer.rubric, {
-    id: DEFAULT_SIMULATOR_FORM.id,
-    name: DEFAULT_SIMULATOR_FORM.name,
-    sections: DEFAULT_SIMULATOR_FORM.sections.map((s) => ({
+    id: form.id,
+    name: form.name,
+    sections: form.sections.map((s) => ({
       sectionId: s.section_id,
       name: s.name,
       items: s.items.map((i) => ({ itemId: i.item_id, name: i.name })),
