@@ -30,20 +30,50 @@ describe('job state machine: events', () => {
     ['ended without agent → skipped', () => ended('c', null), 'skipped', NOW],
     ['transcript.ready alone, no agent → waits for an agent', () => ready('c'), 'waiting_agent', NOW],
     ['transcript.ready with agent → due now', () => ready('c', 'a'), 'due', NOW],
-    ['ended then ready → due now', () => (ended('c'), ready('c')), 'due', NOW],
+    [
+      'ended then ready → due now',
+      () => {
+        ended('c');
+        ready('c');
+      },
+      'due',
+      NOW,
+    ],
     [
       'ready then ended → due now with the agent',
-      () => (ready('c'), ended('c', 'agent-9', NOW + 5)),
+      () => {
+        ready('c');
+        ended('c', 'agent-9', NOW + 5);
+      },
       'due',
       NOW + 5,
     ],
-    ['ready then ended without agent → skipped', () => (ready('c'), ended('c', null)), 'skipped', NOW],
-    ['ready (no agent) then sweep with agent → due', () => (ready('c'), swept('c', 'agent-2')), 'due', NOW],
+    [
+      'ready then ended without agent → skipped',
+      () => {
+        ready('c');
+        ended('c', null);
+      },
+      'skipped',
+      NOW,
+    ],
+    [
+      'ready (no agent) then sweep with agent → due',
+      () => {
+        ready('c');
+        swept('c', 'agent-2');
+      },
+      'due',
+      NOW,
+    ],
     ['sweep finds a new conversation → due now', () => swept('c'), 'due', NOW],
     ['sweep finds one without agent → skipped', () => swept('c', null), 'skipped', NOW],
     [
       'ended, then sweep → left waiting as it was',
-      () => (ended('c'), swept('c')),
+      () => {
+        ended('c');
+        swept('c');
+      },
       'waiting_transcript',
       NOW + DELAY,
     ],

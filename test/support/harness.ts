@@ -10,6 +10,7 @@ import {
   type CxoneSimulator,
   createCxoneSimulator,
   DEFAULT_SIMULATOR_FORM,
+  type SimulatorForm,
 } from '../../src/simulator/index.js';
 import { createEventRecorder } from '../../src/store/event-recorder.js';
 import { JobStore } from '../../src/store/jobs.js';
