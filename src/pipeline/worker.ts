@@ -249,8 +249,13 @@ export function createWorker(options: WorkerOptions): Worker {
       });
     }
     // Growing waits: a transcript that is late is probably very late; but never past the deadline,
-    // so the last check happens at it.
-    const delay = backoffDelay(checks, transcriptRetryBaseMs, transcriptRetryMaxMs, random);
+    // so the last check happens at it. If transcript.ready arrived while this fetch was in flight,
+    // the 404 is already stale: look again now.
+    const announcedMeanwhile =
+      !job.transcriptAnnounced && jobs.get(job.conversationId)?.transcriptAnnounced === true;
+    const delay = announcedMeanwhile
+      ? 0
+      : backoffDelay(checks, transcriptRetryBaseMs, transcriptRetryMaxMs, random);
     return finish(
       job,
       {

@@ -125,3 +125,24 @@ describe('worker', () => {
     await w.stop(1_000);
   });
 });
+
+describe('worker and transcript.ready racing', () => {
+  it('a transcript.ready that arrives while a fetch answers 404 makes the job due at once', async () => {
+    h.addConversation('c1', undefined, { readyAt: Date.now() + 5_000 });
+    h.sim.setLatency(150, 'transcript');
+    const w = h.worker('w1', { transcriptRetryBaseMs: 60_000, transcriptRetryMaxMs: 60_000 });
+    const run = w.runUntilIdle(0);
+    // While the first fetch is in flight (it will answer 404), the transcript.ready webhook lands.
+    await new Promise((r) => setTimeout(r, 50));
+    h.store.db.transaction((tx) => h.jobs.onTranscriptReady(tx, { conversationId: 'c1' }, Date.now()), {
+      behavior: 'immediate',
+    });
+    await run;
+    // The stale 404 was followed by a second look at once (not after the 60 s retry wait); that one
+    // was a real 404, so the job now waits the normal way.
+    expect(h.sim.callsOf('transcript')).toHaveLength(2);
+    const job = h.jobs.get('c1')!;
+    expect(job.transcriptChecks).toBe(2);
+    expect(job.nextAttemptAt - Date.now()).toBeGreaterThan(20_000);
+  });
+});
