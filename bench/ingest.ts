@@ -135,6 +135,7 @@ async function main(): Promise<void> {
       '',
       targetComment([
         {
+          id: 'ingest',
           name: 'Ingest ≥ 0.5 × bare Hono (durable 202s)',
           ok,
           measured: `${ratio.toFixed(2)}×, ${fmtInt(serviceResult.run.requestsPerSecond)} vs ${fmtInt(bareResult.run.requestsPerSecond)} req/s; DB events ${durable ? '=' : '≠'} 202s`,

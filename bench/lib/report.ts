@@ -1,6 +1,8 @@
 /** Shared by the benchmark sections and bench/run.ts. */
 
 export interface TargetResult {
+  /** Key of the explanation bench/lib/findings.ts gives when the target is missed. */
+  id: string;
   name: string;
   ok: boolean;
   measured: string;
