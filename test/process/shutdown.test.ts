@@ -75,8 +75,11 @@ async function sigtermWithJobsInFlight(options: { latencyMs: number; graceSecond
         ([id, j]) => j.state === 'in_progress' && j.leaseOwner && fx.sim.evaluationsFor(id).length === 0,
       )
       .map(([id]) => id);
-  await waitFor('jobs in flight', () => fx.sim.evaluations.length >= 1 && leased().length >= 2, 15_000, 10);
+  // The first batch (claimed together) is done and the next batch is half-way through a CXone call.
+  await waitFor('jobs in flight', () => fx.sim.evaluations.length >= 4 && leased().length >= 2, 20_000, 10);
+  await sleep(options.latencyMs / 2);
   const inFlight = leased();
+  expect(inFlight.length).toBeGreaterThan(0);
 
   const termAt = Date.now();
   first.child.kill('SIGTERM');
