@@ -79,7 +79,7 @@ export function openCore(config: Config, deps: ServiceDeps): Core {
   });
   return {
     store,
-    jobs: new JobStore(store.db, formId),
+    jobs: new JobStore(store, formId),
     sweeps: new SweepStore(store.db),
     cxone,
     scorer: loaded.scorer,
@@ -205,7 +205,6 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     if (sweeping || stopping) return;
     sweeping = runSweep({
       cxone: core.cxone,
-      store: core.store,
       jobs: core.jobs,
       sweeps: core.sweeps,
       clock,

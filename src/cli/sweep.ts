@@ -39,7 +39,6 @@ async function main(): Promise<void> {
     progress('looking for completed conversations…');
     const sweep = await runSweep({
       cxone: core.cxone,
-      store: core.store,
       jobs: core.jobs,
       sweeps: core.sweeps,
       clock: systemClock,

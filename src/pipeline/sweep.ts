@@ -1,14 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { ConversationPage, CxoneClient, CxoneError, CxoneResult } from '../cxone/types.js';
-import type { Store } from '../store/db.js';
 import type { JobStore } from '../store/jobs.js';
 import type { SweepStore } from '../store/sweeps.js';
 import { backoffDelay } from './backoff.js';
 
 export interface SweepOptions {
   cxone: CxoneClient;
-  store: Store;
   jobs: JobStore;
   sweeps: SweepStore;
   clock: Clock;
@@ -41,7 +39,7 @@ export interface SweepResult {
  * moves only when the pass reached its end, so a pass cut short is redone in full next time.
  */
 export async function runSweep(options: SweepOptions): Promise<SweepResult> {
-  const { store, jobs, sweeps, clock, log, owner } = options;
+  const { jobs, sweeps, clock, log, owner } = options;
   const startedAt = clock.now();
   const last = sweeps.lastSuccessfulStart();
   const horizon = Math.max(startedAt - options.lookbackMs, last === null ? 0 : last - options.safetyMarginMs);
@@ -73,34 +71,30 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     result.pages++;
     let reachedHorizon = false;
     const now = clock.now();
-    store.db.transaction(
-      (tx) => {
-        for (const conversation of page.value.conversations) {
-          if (conversation.status && conversation.status.toUpperCase() !== 'COMPLETED') continue;
-          const endedAt = conversation.endTime ? Date.parse(conversation.endTime) : Number.NaN;
-          // Sorted newest first: the first one older than the horizon ends the pass after this page.
-          if (!Number.isNaN(endedAt) && endedAt < horizon) {
-            reachedHorizon = true;
-            continue;
-          }
-          result.seen++;
-          result.conversationIds.push(conversation.id);
-          const change = jobs.onSwept(
-            tx,
-            {
-              conversationId: conversation.id,
-              agentId: conversation.agentId,
-              mediaType: conversation.type ?? null,
-              startTime: conversation.startTime,
-              endTime: conversation.endTime,
-            },
-            now,
-          );
-          if (change === 'created') result.created++;
+    jobs.transaction(() => {
+      for (const conversation of page.value.conversations) {
+        if (conversation.status && conversation.status.toUpperCase() !== 'COMPLETED') continue;
+        const endedAt = conversation.endTime ? Date.parse(conversation.endTime) : Number.NaN;
+        // Sorted newest first: the first one older than the horizon ends the pass after this page.
+        if (!Number.isNaN(endedAt) && endedAt < horizon) {
+          reachedHorizon = true;
+          continue;
         }
-      },
-      { behavior: 'immediate' },
-    );
+        result.seen++;
+        result.conversationIds.push(conversation.id);
+        const change = jobs.onSwept(
+          {
+            conversationId: conversation.id,
+            agentId: conversation.agentId,
+            mediaType: conversation.type ?? null,
+            startTime: conversation.startTime,
+            endTime: conversation.endTime,
+          },
+          now,
+        );
+        if (change === 'created') result.created++;
+      }
+    });
     pageToken = page.value.nextPageToken;
     if (reachedHorizon || !pageToken || page.value.conversations.length === 0) break;
   }

@@ -1,8 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { EventSink, RecordOutcome, VerifiedDelivery } from '../events.js';
-import type { Db, Store } from './db.js';
+import type { Store } from './db.js';
 import type { JobStore } from './jobs.js';
-import { webhookEvents } from './schema.js';
 
 interface Pending {
   delivery: VerifiedDelivery;
@@ -18,7 +17,10 @@ export interface EventRecorderOptions {
   firstTranscriptCheckMs: number;
   /** Called after a commit that made at least one job runnable now: the worker should look. */
   onRunnable?: () => void;
-  /** Most deliveries one transaction commits. */
+  /**
+   * Most deliveries one transaction commits. A transaction is synchronous and blocks the event loop;
+   * between batches the loop runs, so a burst of webhooks does not stall the worker.
+   */
   maxBatch?: number;
 }
 
@@ -30,32 +32,29 @@ export interface EventRecorderOptions {
  */
 export function createEventRecorder(options: EventRecorderOptions): EventSink & { flush(): void } {
   const { store, jobs, clock, firstTranscriptCheckMs, onRunnable } = options;
-  const maxBatch = options.maxBatch ?? 500;
+  const maxBatch = options.maxBatch ?? 64;
   let pending: Pending[] = [];
   let scheduled = false;
+  // Prepared once: this runs for every webhook.
+  const insertEvent = store.sqlite.prepare(
+    `INSERT INTO webhook_events (webhook_id, event_id, type, conversation_id, occurred_at, received_at, payload)
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
 
   /** Applies one delivery inside the caller's transaction; returns whether a job became runnable. */
-  const apply = (
-    tx: Db,
-    delivery: VerifiedDelivery,
-    now: number,
-  ): { outcome: RecordOutcome; runnable: boolean } => {
+  const apply = (delivery: VerifiedDelivery, now: number): { outcome: RecordOutcome; runnable: boolean } => {
     const { event } = delivery;
     const data = event.data as { conversation_id?: unknown };
     const conversationId = typeof data.conversation_id === 'string' ? data.conversation_id : null;
-    const inserted = tx
-      .insert(webhookEvents)
-      .values({
-        webhookId: delivery.webhookId,
-        eventId: event.id,
-        type: event.type,
-        conversationId,
-        occurredAt: event.occurred_at,
-        receivedAt: delivery.receivedAt,
-        payload: delivery.rawBody,
-      })
-      .onConflictDoNothing()
-      .run();
+    const inserted = insertEvent.run(
+      delivery.webhookId,
+      event.id,
+      event.type,
+      conversationId,
+      event.occurred_at,
+      delivery.receivedAt,
+      delivery.rawBody,
+    );
     // A redelivery (same webhook-id) must change nothing, jobs included.
     if (inserted.changes === 0) return { outcome: 'duplicate', runnable: false };
     if ('unknownType' in event || !conversationId) return { outcome: 'recorded', runnable: false };
@@ -68,28 +67,26 @@ export function createEventRecorder(options: EventRecorderOptions): EventSink & 
     };
     const runnable =
       event.type === 'conversation.ended'
-        ? jobs.onConversationEnded(tx, facts, now, firstTranscriptCheckMs)
-        : jobs.onTranscriptReady(tx, facts, now);
+        ? jobs.onConversationEnded(facts, now, firstTranscriptCheckMs)
+        : jobs.onTranscriptReady(facts, now);
     return { outcome: 'recorded', runnable };
   };
 
   const commit = (batch: Pending[]): { outcomes: RecordOutcome[]; runnable: boolean } => {
     const now = clock.now();
-    return store.db.transaction(
-      (tx) => {
-        let runnable = false;
-        const outcomes = batch.map((p) => {
-          const r = apply(tx, p.delivery, now);
-          runnable ||= r.runnable;
-          return r.outcome;
-        });
-        return { outcomes, runnable };
-      },
-      { behavior: 'immediate' },
-    );
+    return jobs.transaction(() => {
+      let runnable = false;
+      const outcomes = batch.map((p) => {
+        const r = apply(p.delivery, now);
+        runnable ||= r.runnable;
+        return r.outcome;
+      });
+      return { outcomes, runnable };
+    });
   };
 
-  const flush = (): void => {
+  /** Commits one batch; with `all`, every pending delivery now (shutdown). */
+  const flush = (all = false): void => {
     scheduled = false;
     while (pending.length > 0) {
       const batch = pending.slice(0, maxBatch);
@@ -112,6 +109,12 @@ export function createEventRecorder(options: EventRecorderOptions): EventSink & 
         }
       }
       if (anyRunnable) onRunnable?.();
+      if (!all && pending.length > 0) {
+        // Let the loop breathe (answer the 202s, run the worker) before the next batch.
+        scheduled = true;
+        setImmediate(flush);
+        return;
+      }
     }
   };
 
@@ -127,6 +130,6 @@ export function createEventRecorder(options: EventRecorderOptions): EventSink & 
         }
       });
     },
-    flush,
+    flush: () => flush(true),
   };
 }

@@ -1,5 +1,6 @@
-import { and, asc, eq, inArray, lte, min, sql } from 'drizzle-orm';
-import type { Db } from './db.js';
+import type { Statement } from 'better-sqlite3';
+import { getTableColumns } from 'drizzle-orm';
+import type { Store } from './db.js';
 import { type JobState, jobs } from './schema.js';
 
 export type Job = typeof jobs.$inferSelect;
@@ -18,24 +19,92 @@ export const TERMINAL_STATES: JobState[] = ['submitted', 'skipped', 'failed'];
 
 const NO_AGENT = 'conversation has no agent: it cannot be evaluated';
 
+type JobPatch = Partial<Omit<Job, 'conversationId' | 'formId'>>;
+
+// Column names come from the drizzle schema, the single source of truth for the table.
+const COLUMNS = getTableColumns(jobs);
+const SELECT_LIST = Object.entries(COLUMNS)
+  .map(([key, column]) => `"${column.name}" AS "${key}"`)
+  .join(', ');
+
+/** SQLite has no booleans and better-sqlite3 refuses to bind JS ones. */
+function toSql(value: unknown): unknown {
+  return typeof value === 'boolean' ? (value ? 1 : 0) : value;
+}
+
+function fromRow(row: Record<string, unknown> | undefined): Job | undefined {
+  if (!row) return undefined;
+  row.transcriptAnnounced = row.transcriptAnnounced === 1;
+  return row as unknown as Job;
+}
+
 /**
- * Every function here that reads before it writes must run inside a `BEGIN IMMEDIATE` transaction
- * (callers use `db.transaction(fn, { behavior: 'immediate' })`): a deferred transaction that reads
- * and then writes fails at once with SQLITE_BUSY when another process wrote in between, instead of
- * waiting for busy_timeout.
+ * The job queue. Its statements are prepared once: the ingest path runs them for every webhook and
+ * the worker for every job, and building queries per call (drizzle's builder, then `prepare`) cost
+ * more CPU than the fsync they wait for (see BENCHMARKS.md).
+ *
+ * The on* methods read before they write: call them inside `transaction()`, which is
+ * `BEGIN IMMEDIATE` — a deferred transaction that reads and then writes fails at once with
+ * SQLITE_BUSY when another process wrote in between, instead of waiting for busy_timeout.
  */
 export class JobStore {
+  private readonly sqlite: Store['sqlite'];
+  private readonly statements = new Map<string, Statement>();
+  private readonly findStatement: Statement;
+  private readonly insertStatement: Statement;
+  private readonly readyStatement: Statement;
+  private readonly orphanedStatement: Statement;
+  private readonly leaseStatement: Statement;
+  private readonly renewStatement: Statement;
+  private readonly releaseStatement: Statement;
+  private readonly nextDueStatement: Statement;
+  private readonly nextLeaseStatement: Statement;
+
   constructor(
-    private readonly db: Db,
+    store: Store,
     readonly formId: string,
-  ) {}
+  ) {
+    this.sqlite = store.sqlite;
+    const s = this.sqlite;
+    const keys = Object.keys(COLUMNS);
+    this.findStatement = s.prepare(
+      `SELECT ${SELECT_LIST} FROM jobs WHERE conversation_id = ? AND form_id = ?`,
+    );
+    this.insertStatement = s.prepare(
+      `INSERT INTO jobs (${keys.map((k) => `"${COLUMNS[k as keyof typeof COLUMNS].name}"`).join(', ')}) VALUES (${keys.map((k) => `@${k}`).join(', ')})`,
+    );
+    this.readyStatement = s.prepare(
+      `SELECT conversation_id AS id FROM jobs WHERE state IN ('due', 'waiting_transcript') AND next_attempt_at <= ? AND form_id = ? ORDER BY next_attempt_at LIMIT ?`,
+    );
+    this.orphanedStatement = s.prepare(
+      `SELECT conversation_id AS id FROM jobs WHERE state = 'in_progress' AND lease_expires_at <= ? AND form_id = ? LIMIT ?`,
+    );
+    this.leaseStatement = s.prepare(
+      `UPDATE jobs SET state = 'in_progress', lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE conversation_id = ? AND form_id = ? RETURNING ${SELECT_LIST}`,
+    );
+    this.renewStatement = s.prepare(
+      `UPDATE jobs SET lease_expires_at = ? WHERE lease_owner = ? AND state = 'in_progress'`,
+    );
+    this.releaseStatement = s.prepare(
+      `UPDATE jobs SET state = 'due', next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE lease_owner = ? AND state = 'in_progress'`,
+    );
+    this.nextDueStatement = s.prepare(
+      `SELECT min(next_attempt_at) AS at FROM jobs WHERE state IN ('due', 'waiting_transcript') AND form_id = ?`,
+    );
+    this.nextLeaseStatement = s.prepare(
+      `SELECT min(lease_expires_at) AS at FROM jobs WHERE state = 'in_progress' AND form_id = ?`,
+    );
+  }
+
+  /** Runs `fn` in BEGIN IMMEDIATE (nested calls become savepoints). */
+  transaction<T>(fn: () => T): T {
+    return this.sqlite.transaction(fn).immediate();
+  }
 
   get(conversationId: string): Job | undefined {
-    return this.db
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.conversationId, conversationId), eq(jobs.formId, this.formId)))
-      .get();
+    return fromRow(
+      this.findStatement.get(conversationId, this.formId) as Record<string, unknown> | undefined,
+    );
   }
 
   /**
@@ -43,21 +112,21 @@ export class JobStore {
    * transcript.ready was already seen the first fetch waits `firstCheckDelayMs`. Returns true when
    * the job became runnable now.
    */
-  onConversationEnded(tx: Db, facts: ConversationFacts, now: number, firstCheckDelayMs: number): boolean {
-    const existing = this.find(tx, facts.conversationId);
+  onConversationEnded(facts: ConversationFacts, now: number, firstCheckDelayMs: number): boolean {
+    const existing = this.get(facts.conversationId);
     if (!existing) {
       if (!facts.agentId) {
-        this.insert(tx, facts, 'webhook', now, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
+        this.insert(facts, 'webhook', now, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
         return false;
       }
-      this.insert(tx, facts, 'webhook', now, {
+      this.insert(facts, 'webhook', now, {
         state: 'waiting_transcript',
         nextAttemptAt: now + firstCheckDelayMs,
       });
       return firstCheckDelayMs <= 0;
     }
     const agentId = existing.agentId ?? facts.agentId ?? null;
-    const patch: Partial<Job> = { ...this.mergeFacts(existing, facts), updatedAt: now };
+    const patch: JobPatch = { ...this.mergeFacts(existing, facts), updatedAt: now };
     if (existing.state === 'waiting_agent') {
       if (!agentId) {
         Object.assign(patch, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
@@ -67,7 +136,7 @@ export class JobStore {
         Object.assign(patch, { state: 'waiting_transcript', nextAttemptAt: now + firstCheckDelayMs });
       }
     }
-    this.update(tx, facts.conversationId, patch);
+    this.update(facts.conversationId, patch);
     return patch.state === 'due';
   }
 
@@ -75,14 +144,14 @@ export class JobStore {
    * transcript.ready: fetch now. It may come before conversation.ended and carry no agent; then the
    * job waits for whoever tells us the agent (conversation.ended or the sweep).
    */
-  onTranscriptReady(tx: Db, facts: ConversationFacts, now: number): boolean {
-    const existing = this.find(tx, facts.conversationId);
+  onTranscriptReady(facts: ConversationFacts, now: number): boolean {
+    const existing = this.get(facts.conversationId);
     if (!existing) {
       const state: JobState = facts.agentId ? 'due' : 'waiting_agent';
-      this.insert(tx, facts, 'webhook', now, { state, nextAttemptAt: now, transcriptAnnounced: true });
+      this.insert(facts, 'webhook', now, { state, nextAttemptAt: now, transcriptAnnounced: true });
       return state === 'due';
     }
-    const patch: Partial<Job> = {
+    const patch: JobPatch = {
       ...this.mergeFacts(existing, facts),
       transcriptAnnounced: true,
       updatedAt: now,
@@ -93,143 +162,88 @@ export class JobStore {
     } else if (existing.state === 'waiting_agent' && agentId) {
       Object.assign(patch, { state: 'due', nextAttemptAt: now });
     }
-    this.update(tx, facts.conversationId, patch);
+    this.update(facts.conversationId, patch);
     return patch.state === 'due';
   }
 
   /**
    * The sweep found a completed conversation. Creates its job when it is new (due now: the
    * conversation is over, its transcript is likely ready), supplies a missing agent, and otherwise
-   * leaves a known job alone. Returns whether a job was created.
+   * leaves a known job alone.
    */
-  onSwept(tx: Db, facts: ConversationFacts, now: number): 'created' | 'updated' | 'known' {
-    const existing = this.find(tx, facts.conversationId);
+  onSwept(facts: ConversationFacts, now: number): 'created' | 'updated' | 'known' {
+    const existing = this.get(facts.conversationId);
     if (!existing) {
-      if (facts.agentId) this.insert(tx, facts, 'sweep', now, { state: 'due', nextAttemptAt: now });
-      else this.insert(tx, facts, 'sweep', now, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
+      if (facts.agentId) this.insert(facts, 'sweep', now, { state: 'due', nextAttemptAt: now });
+      else this.insert(facts, 'sweep', now, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
       return 'created';
     }
     if (existing.state !== 'waiting_agent') {
       if (!existing.agentId && facts.agentId) {
-        this.update(tx, facts.conversationId, { ...this.mergeFacts(existing, facts), updatedAt: now });
+        this.update(facts.conversationId, { ...this.mergeFacts(existing, facts), updatedAt: now });
         return 'updated';
       }
       return 'known';
     }
-    const patch: Partial<Job> = { ...this.mergeFacts(existing, facts), updatedAt: now };
+    const patch: JobPatch = { ...this.mergeFacts(existing, facts), updatedAt: now };
     if (facts.agentId) Object.assign(patch, { state: 'due', nextAttemptAt: now });
     else Object.assign(patch, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
-    this.update(tx, facts.conversationId, patch);
+    this.update(facts.conversationId, patch);
     return 'updated';
   }
 
   /**
    * Leases up to `limit` runnable jobs to `owner`: due or waiting jobs whose time has come, and jobs
-   * whose lease expired because the process that held them died. Runs in BEGIN IMMEDIATE, so two
-   * processes never lease the same job.
+   * whose lease expired because the process that held them died. BEGIN IMMEDIATE makes the read and
+   * the lease one step, so two processes never lease the same job.
    */
   claim(owner: string, limit: number, now: number, leaseMs: number): Job[] {
     if (limit <= 0) return [];
-    return this.db.transaction(
-      (tx) => {
-        const ready = tx
-          .select({ conversationId: jobs.conversationId })
-          .from(jobs)
-          .where(
-            and(
-              eq(jobs.formId, this.formId),
-              inArray(jobs.state, RUNNABLE_STATES),
-              lte(jobs.nextAttemptAt, now),
-            ),
-          )
-          .orderBy(asc(jobs.nextAttemptAt))
-          .limit(limit)
-          .all();
-        const orphaned =
-          ready.length < limit
-            ? tx
-                .select({ conversationId: jobs.conversationId })
-                .from(jobs)
-                .where(
-                  and(
-                    eq(jobs.formId, this.formId),
-                    eq(jobs.state, 'in_progress'),
-                    lte(jobs.leaseExpiresAt, now),
-                  ),
-                )
-                .limit(limit - ready.length)
-                .all()
-            : [];
-        const ids = [...ready, ...orphaned].map((r) => r.conversationId);
-        if (ids.length === 0) return [];
-        return tx
-          .update(jobs)
-          .set({ state: 'in_progress', leaseOwner: owner, leaseExpiresAt: now + leaseMs, updatedAt: now })
-          .where(and(eq(jobs.formId, this.formId), inArray(jobs.conversationId, ids)))
-          .returning()
-          .all();
-      },
-      { behavior: 'immediate' },
-    );
+    return this.transaction(() => {
+      const ready = this.readyStatement.all(now, this.formId, limit) as { id: string }[];
+      const orphaned =
+        ready.length < limit
+          ? (this.orphanedStatement.all(now, this.formId, limit - ready.length) as { id: string }[])
+          : [];
+      return [...ready, ...orphaned].map(
+        ({ id }) =>
+          fromRow(
+            this.leaseStatement.get(owner, now + leaseMs, now, id, this.formId) as Record<string, unknown>,
+          )!,
+      );
+    });
   }
 
   /** Extends every lease `owner` holds: a job that is still running never loses its lease. */
   renewLeases(owner: string, now: number, leaseMs: number): number {
-    return this.db
-      .update(jobs)
-      .set({ leaseExpiresAt: now + leaseMs })
-      .where(and(eq(jobs.leaseOwner, owner), eq(jobs.state, 'in_progress')))
-      .run().changes;
+    return this.renewStatement.run(now + leaseMs, owner).changes;
   }
 
   /**
    * Ends a leased job. Fenced by the lease: when `owner` no longer holds it (it expired and another
    * process took the job over), nothing is written and false is returned.
    */
-  finish(owner: string, conversationId: string, patch: Partial<Job>, now: number): boolean {
-    return (
-      this.db
-        .update(jobs)
-        .set({ ...patch, leaseOwner: null, leaseExpiresAt: null, updatedAt: now })
-        .where(
-          and(
-            eq(jobs.conversationId, conversationId),
-            eq(jobs.formId, this.formId),
-            eq(jobs.leaseOwner, owner),
-            eq(jobs.state, 'in_progress'),
-          ),
-        )
-        .run().changes === 1
-    );
+  finish(owner: string, conversationId: string, patch: JobPatch, now: number): boolean {
+    const full: JobPatch = { ...patch, leaseOwner: null, leaseExpiresAt: null, updatedAt: now };
+    const statement = this.updateStatement(Object.keys(full), true);
+    return statement.run(this.bindings(conversationId, full, owner)).changes === 1;
   }
 
   /** At shutdown: hand every job still leased by `owner` back as due now, for the next process. */
   releaseLeases(owner: string, now: number): number {
-    return this.db
-      .update(jobs)
-      .set({ state: 'due', nextAttemptAt: now, leaseOwner: null, leaseExpiresAt: null, updatedAt: now })
-      .where(and(eq(jobs.leaseOwner, owner), eq(jobs.state, 'in_progress')))
-      .run().changes;
+    return this.releaseStatement.run(now, now, owner).changes;
   }
 
   /** The earliest time something becomes runnable (a due time or a lease expiry), or null. */
   nextWakeAt(): number | null {
-    const due = this.db
-      .select({ at: min(jobs.nextAttemptAt) })
-      .from(jobs)
-      .where(and(eq(jobs.formId, this.formId), inArray(jobs.state, RUNNABLE_STATES)))
-      .get();
-    const lease = this.db
-      .select({ at: min(jobs.leaseExpiresAt) })
-      .from(jobs)
-      .where(and(eq(jobs.formId, this.formId), eq(jobs.state, 'in_progress')))
-      .get();
-    const times = [due?.at, lease?.at].filter((t): t is number => typeof t === 'number');
-    return times.length ? Math.min(...times) : null;
+    const due = (this.nextDueStatement.get(this.formId) as { at: number | null }).at;
+    const lease = (this.nextLeaseStatement.get(this.formId) as { at: number | null }).at;
+    if (due === null) return lease;
+    return lease === null ? due : Math.min(due, lease);
   }
 
   countByState(conversationIds?: string[]): Record<JobState, number> {
-    const counts = {
+    const counts: Record<JobState, number> = {
       waiting_agent: 0,
       waiting_transcript: 0,
       due: 0,
@@ -237,63 +251,88 @@ export class JobStore {
       submitted: 0,
       skipped: 0,
       failed: 0,
-    } satisfies Record<JobState, number>;
+    };
     if (conversationIds && conversationIds.length === 0) return counts;
-    const where = conversationIds
-      ? and(eq(jobs.formId, this.formId), inArray(jobs.conversationId, conversationIds))
-      : eq(jobs.formId, this.formId);
-    const rows = this.db
-      .select({ state: jobs.state, n: sql<number>`count(*)` })
-      .from(jobs)
-      .where(where)
-      .groupBy(jobs.state)
-      .all();
+    const filter = conversationIds
+      ? ` AND conversation_id IN (${conversationIds.map(() => '?').join(', ')})`
+      : '';
+    const rows = this.sqlite
+      .prepare(`SELECT state, count(*) AS n FROM jobs WHERE form_id = ?${filter} GROUP BY state`)
+      .all(this.formId, ...(conversationIds ?? [])) as { state: JobState; n: number }[];
     for (const row of rows) counts[row.state] = row.n;
     return counts;
   }
 
-  private find(tx: Db, conversationId: string): Job | undefined {
-    return tx
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.conversationId, conversationId), eq(jobs.formId, this.formId)))
-      .get();
-  }
-
   private insert(
-    tx: Db,
     facts: ConversationFacts,
     source: 'webhook' | 'sweep',
     now: number,
-    fields: Partial<Job> & { state: JobState },
+    fields: JobPatch & { state: JobState },
   ): void {
-    tx.insert(jobs)
-      .values({
-        conversationId: facts.conversationId,
-        formId: this.formId,
-        agentId: facts.agentId ?? null,
-        mediaType: facts.mediaType ?? null,
-        startTime: facts.startTime ?? null,
-        endTime: facts.endTime ?? null,
-        source,
-        firstSeenAt: now,
-        nextAttemptAt: now,
-        createdAt: now,
-        updatedAt: now,
-        ...fields,
-      })
-      .run();
+    const { state, ...rest } = fields;
+    const row: Job = {
+      conversationId: facts.conversationId,
+      formId: this.formId,
+      agentId: facts.agentId ?? null,
+      mediaType: facts.mediaType ?? null,
+      startTime: facts.startTime ?? null,
+      endTime: facts.endTime ?? null,
+      source,
+      state,
+      reason: null,
+      transcriptAnnounced: false,
+      attempts: 0,
+      transcriptChecks: 0,
+      firstSeenAt: now,
+      nextAttemptAt: now,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      evaluationId: null,
+      overallScore: null,
+      rubricName: null,
+      rubricVersion: null,
+      rubricHash: null,
+      resultJson: null,
+      finishedAt: null,
+      createdAt: now,
+      updatedAt: now,
+      ...rest,
+    };
+    this.insertStatement.run(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, toSql(v)])));
   }
 
-  private update(tx: Db, conversationId: string, patch: Partial<Job>): void {
-    tx.update(jobs)
-      .set(patch)
-      .where(and(eq(jobs.conversationId, conversationId), eq(jobs.formId, this.formId)))
-      .run();
+  private update(conversationId: string, patch: JobPatch): void {
+    this.updateStatement(Object.keys(patch), false).run(this.bindings(conversationId, patch));
+  }
+
+  /** One prepared UPDATE per set of columns (there are a handful), fenced by the lease or not. */
+  private updateStatement(keys: string[], fenced: boolean): Statement {
+    const cacheKey = `${fenced ? 'F' : 'U'}:${keys.join(',')}`;
+    let statement = this.statements.get(cacheKey);
+    if (!statement) {
+      const assignments = keys.map((k) => {
+        const column = COLUMNS[k as keyof typeof COLUMNS];
+        if (!column) throw new Error(`jobs has no column for '${k}'`);
+        return `"${column.name}" = @${k}`;
+      });
+      const fence = fenced ? ` AND lease_owner = @_owner AND state = 'in_progress'` : '';
+      statement = this.sqlite.prepare(
+        `UPDATE jobs SET ${assignments.join(', ')} WHERE conversation_id = @_conversationId AND form_id = @_formId${fence}`,
+      );
+      this.statements.set(cacheKey, statement);
+    }
+    return statement;
+  }
+
+  private bindings(conversationId: string, patch: JobPatch, owner?: string): Record<string, unknown> {
+    const values: Record<string, unknown> = { _conversationId: conversationId, _formId: this.formId };
+    if (owner !== undefined) values._owner = owner;
+    for (const [k, v] of Object.entries(patch)) values[k] = toSql(v ?? null);
+    return values;
   }
 
   /** Fills what we did not know yet; never overwrites what an earlier source told us. */
-  private mergeFacts(existing: Job, facts: ConversationFacts): Partial<Job> {
+  private mergeFacts(existing: Job, facts: ConversationFacts): JobPatch {
     return {
       agentId: existing.agentId ?? facts.agentId ?? null,
       mediaType: existing.mediaType ?? facts.mediaType ?? null,

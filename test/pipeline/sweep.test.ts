@@ -47,7 +47,6 @@ async function driven<T>(promise: Promise<T>): Promise<T> {
 const sweep = (overrides: Partial<SweepOptions> = {}) =>
   runSweep({
     cxone: h.client(),
-    store: h.store,
     jobs: h.jobs,
     sweeps,
     clock,
@@ -102,10 +101,7 @@ it('the next pass only looks back to the last successful start minus the safety 
 it('conversations the database knows are left alone; a missing agent is supplied', async () => {
   inCxone('known', 60_000);
   h.addConversation('known'); // already a job
-  await h.store.db.transaction(
-    (tx) => h.jobs.onTranscriptReady(tx, { conversationId: 'agentless' }, clock.now()),
-    { behavior: 'immediate' },
-  );
+  h.jobs.transaction(() => h.jobs.onTranscriptReady({ conversationId: 'agentless' }, clock.now()));
   inCxone('agentless', 60_000, 'agent-7');
   inCxone('no-agent', 60_000, null);
   const result = await sweep();

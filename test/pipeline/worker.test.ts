@@ -134,9 +134,7 @@ describe('worker and transcript.ready racing', () => {
     const run = w.runUntilIdle(0);
     // While the first fetch is in flight (it will answer 404), the transcript.ready webhook lands.
     await new Promise((r) => setTimeout(r, 50));
-    h.store.db.transaction((tx) => h.jobs.onTranscriptReady(tx, { conversationId: 'c1' }, Date.now()), {
-      behavior: 'immediate',
-    });
+    h.jobs.transaction(() => h.jobs.onTranscriptReady({ conversationId: 'c1' }, Date.now()));
     await run;
     // The stale 404 was followed by a second look at once (not after the 60 s retry wait); that one
     // was a real 404, so the job now waits the normal way.

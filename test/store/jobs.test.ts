@@ -12,17 +12,17 @@ let jobs: JobStore;
 beforeEach(() => {
   t = tempStore();
   store = t.store;
-  jobs = new JobStore(store.db, 'form-1');
+  jobs = new JobStore(store, 'form-1');
 });
 afterEach(() => t.cleanup());
 
-const tx = <T>(fn: (db: Store['db']) => T): T => store.db.transaction(fn, { behavior: 'immediate' });
+const tx = <T>(fn: () => T): T => jobs.transaction(fn);
 const ended = (id: string, agentId: string | null = 'agent-1', now = NOW) =>
-  tx((db) => jobs.onConversationEnded(db, { conversationId: id, agentId }, now, DELAY));
+  tx(() => jobs.onConversationEnded({ conversationId: id, agentId }, now, DELAY));
 const ready = (id: string, agentId: string | null = null, now = NOW) =>
-  tx((db) => jobs.onTranscriptReady(db, { conversationId: id, agentId }, now));
+  tx(() => jobs.onTranscriptReady({ conversationId: id, agentId }, now));
 const swept = (id: string, agentId: string | null = 'agent-1', now = NOW) =>
-  tx((db) => jobs.onSwept(db, { conversationId: id, agentId }, now));
+  tx(() => jobs.onSwept({ conversationId: id, agentId }, now));
 
 describe('job state machine: events', () => {
   it.each([
@@ -151,7 +151,7 @@ describe('job state machine: leases', () => {
   });
 
   it('jobs of another form are invisible', () => {
-    const other = new JobStore(store.db, 'form-2');
+    const other = new JobStore(store, 'form-2');
     swept('a');
     expect(other.claim('w', 5, NOW, 1000)).toEqual([]);
     expect(other.get('a')).toBeUndefined();

@@ -74,7 +74,7 @@ export async function pipelineHarness(
   const sim: CxoneSimulator = createCxoneSimulator({ forms: [form] });
   const server = await sim.listen(0);
   const db = tempStore();
-  const jobs = new JobStore(db.store.db, form.id);
+  const jobs = new JobStore(db.store, form.id);
   const clients: CxoneClient[] = [];
   const log = pino({ level: 'silent' });
   const scorer = options.scorer ?? tutorialKeywords;
@@ -149,9 +149,7 @@ export async function pipelineHarness(
       transcript,
       ...(extra.readyAt ? { transcriptReadyAt: extra.readyAt } : {}),
     });
-    db.store.db.transaction((tx) => jobs.onSwept(tx, { conversationId: id, agentId }, Date.now()), {
-      behavior: 'immediate',
-    });
+    jobs.transaction(() => jobs.onSwept({ conversationId: id, agentId }, Date.now()));
   };
 
   return {
