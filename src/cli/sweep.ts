@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     const waiting = states.waiting_transcript + states.waiting_agent + states.due + states.in_progress;
     const lines = [
       `sweep: ${sweep.seen} completed conversation(s) in the window, ${sweep.created} new, ${sweep.pages} page(s)`,
-      `this run: ${tally.submitted} submitted, ${tally.skipped} skipped, ${tally.failed} failed`,
+      `this run: ${tally.submitted} submitted, ${tally.skipped + sweep.skipped} skipped, ${tally.failed} failed`,
       `of the conversations found: ${states.submitted} evaluated, ${states.skipped} skipped, ${states.failed} failed, ${waiting} still waiting`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -27,6 +27,8 @@ export interface SweepResult {
   seen: number;
   /** Of those, new to the database. */
   created: number;
+  /** Of the new ones, skipped at once (no agent). */
+  skipped: number;
   /** Ids of the conversations inside the window, for the caller's summary. */
   conversationIds: string[];
   error?: CxoneError;
@@ -44,7 +46,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const last = sweeps.lastSuccessfulStart();
   const horizon = Math.max(startedAt - options.lookbackMs, last === null ? 0 : last - options.safetyMarginMs);
   const id = sweeps.begin(owner, startedAt);
-  const result: SweepResult = { ok: false, pages: 0, seen: 0, created: 0, conversationIds: [] };
+  const result: SweepResult = { ok: false, pages: 0, seen: 0, created: 0, skipped: 0, conversationIds: [] };
   let pageToken: string | null = null;
 
   for (;;) {
@@ -92,7 +94,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
           },
           now,
         );
-        if (change === 'created') result.created++;
+        if (change === 'created' || change === 'skipped') result.created++;
+        if (change === 'skipped') result.skipped++;
       }
     });
     pageToken = page.value.nextPageToken;

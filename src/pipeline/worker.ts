@@ -44,8 +44,12 @@ export interface Worker {
   start(): void;
   /** Something became runnable (a webhook, a sweep): look now rather than at the next poll. */
   notify(): void;
-  /** Works every job runnable now, and retries due within `waitForRetriesMs`, then resolves. */
-  runUntilIdle(waitForRetriesMs: number): Promise<void>;
+  /**
+   * Works every job runnable now, and retries due within `waitForRetriesMs`, then resolves. Jobs
+   * waiting for a transcript are waited for only with `waitForTranscripts` (a transcript still being
+   * made can take hours; `npm run sweep` reports those as still waiting instead).
+   */
+  runUntilIdle(waitForRetriesMs: number, options?: { waitForTranscripts?: boolean }): Promise<void>;
   /** Stops claiming, lets running jobs finish for up to graceMs, then hands back unfinished leases. */
   stop(graceMs: number): Promise<void>;
   readonly inFlight: number;
@@ -82,7 +86,7 @@ export function createWorker(options: WorkerOptions): Worker {
     notify() {
       if (running) schedulePump();
     },
-    async runUntilIdle(waitForRetriesMs) {
+    async runUntilIdle(waitForRetriesMs, { waitForTranscripts = false } = {}) {
       renewTimer ??= setInterval(renew, Math.max(50, Math.floor(leaseMs / 3)));
       for (;;) {
         claimInto(options.concurrency - queue.size - queue.pending);
@@ -91,7 +95,7 @@ export function createWorker(options: WorkerOptions): Worker {
           await new Promise((resolve) => queue.once('next', resolve));
           continue;
         }
-        const next = jobs.nextWakeAt();
+        const next = waitForTranscripts ? jobs.nextWakeAt() : jobs.nextRetryAt();
         const wait = next === null ? Number.POSITIVE_INFINITY : next - clock.now();
         if (wait > waitForRetriesMs || stopped) break;
         await clock.sleep(Math.max(0, wait) + 5);

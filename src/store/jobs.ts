@@ -59,6 +59,7 @@ export class JobStore {
   private readonly releaseStatement: Statement;
   private readonly nextDueStatement: Statement;
   private readonly nextLeaseStatement: Statement;
+  private readonly nextRetryStatement: Statement;
 
   constructor(
     store: Store,
@@ -90,6 +91,9 @@ export class JobStore {
     );
     this.nextDueStatement = s.prepare(
       `SELECT min(next_attempt_at) AS at FROM jobs WHERE state IN ('due', 'waiting_transcript') AND form_id = ?`,
+    );
+    this.nextRetryStatement = s.prepare(
+      `SELECT min(next_attempt_at) AS at FROM jobs WHERE state = 'due' AND form_id = ?`,
     );
     this.nextLeaseStatement = s.prepare(
       `SELECT min(lease_expires_at) AS at FROM jobs WHERE state = 'in_progress' AND form_id = ?`,
@@ -169,14 +173,17 @@ export class JobStore {
   /**
    * The sweep found a completed conversation. Creates its job when it is new (due now: the
    * conversation is over, its transcript is likely ready), supplies a missing agent, and otherwise
-   * leaves a known job alone.
+   * leaves a known job alone. 'skipped': new, but without an agent it cannot be evaluated.
    */
-  onSwept(facts: ConversationFacts, now: number): 'created' | 'updated' | 'known' {
+  onSwept(facts: ConversationFacts, now: number): 'created' | 'skipped' | 'updated' | 'known' {
     const existing = this.get(facts.conversationId);
     if (!existing) {
-      if (facts.agentId) this.insert(facts, 'sweep', now, { state: 'due', nextAttemptAt: now });
-      else this.insert(facts, 'sweep', now, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
-      return 'created';
+      if (facts.agentId) {
+        this.insert(facts, 'sweep', now, { state: 'due', nextAttemptAt: now });
+        return 'created';
+      }
+      this.insert(facts, 'sweep', now, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
+      return 'skipped';
     }
     if (existing.state !== 'waiting_agent') {
       if (!existing.agentId && facts.agentId) {
@@ -240,6 +247,11 @@ export class JobStore {
     const lease = (this.nextLeaseStatement.get(this.formId) as { at: number | null }).at;
     if (due === null) return lease;
     return lease === null ? due : Math.min(due, lease);
+  }
+
+  /** The earliest retry of a job that failed transiently (not a transcript wait), or null. */
+  nextRetryAt(): number | null {
+    return (this.nextRetryStatement.get(this.formId) as { at: number | null }).at;
   }
 
   countByState(conversationIds?: string[]): Record<JobState, number> {

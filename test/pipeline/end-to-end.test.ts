@@ -31,7 +31,7 @@ it('the default tutorial rubric: one item per rule with its evidence, the tutori
     { speaker: 'AGENT', text: 'Sure. Please give me the last', timestamp: '00:00:09' },
     { speaker: 'AGENT', text: 'four of your card.', timestamp: '00:00:12' },
   ]);
-  await h.worker('w1').runUntilIdle(0);
+  await h.worker('w1').runUntilIdle(0, { waitForTranscripts: true });
   const [evaluation] = h.sim.evaluationsFor('c1');
   // greeting 0.2 + verification 0.3 + disclosure 0.3 pass, closing 0.2 fails: 80.
   expect(evaluation!.body.overall_score).toBe(80);
@@ -76,7 +76,7 @@ it('the example rubric: a failed critical rule zeroes the composite and says why
     { speaker: 'AGENT', text: 'Thank you. Your balance is 420 dollars.', timestamp: '00:01:15' },
     { speaker: 'AGENT', text: 'Is there anything else I can help you with today?', timestamp: '00:05:00' },
   ]);
-  await h.worker('w1').runUntilIdle(0);
+  await h.worker('w1').runUntilIdle(0, { waitForTranscripts: true });
   const [evaluation] = h.sim.evaluationsFor('c1');
   expect(evaluation, JSON.stringify(h.jobs.get('c1'))).toBeDefined();
   expect(evaluation!.body.overall_score).toBe(0);

@@ -13,7 +13,7 @@ afterEach(async () => {
 describe('worker', () => {
   it('fetches, scores and submits one itemized evaluation with a stable Idempotency-Key', async () => {
     h.addConversation('c1');
-    await h.worker('w1').runUntilIdle(0);
+    await h.worker('w1').runUntilIdle(0, { waitForTranscripts: true });
     const job = h.jobs.get('c1')!;
     expect(job.state).toBe('submitted');
     const [evaluation] = h.sim.evaluationsFor('c1');
@@ -31,7 +31,7 @@ describe('worker', () => {
 
   it('waits for a transcript that is not ready, then submits', async () => {
     h.addConversation('c1', undefined, { readyAt: Date.now() + 150 });
-    await h.worker('w1').runUntilIdle(5_000);
+    await h.worker('w1').runUntilIdle(5_000, { waitForTranscripts: true });
     expect(h.jobs.get('c1')!.state).toBe('submitted');
     expect(h.jobs.get('c1')!.transcriptChecks).toBeGreaterThan(0);
     expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
@@ -39,7 +39,7 @@ describe('worker', () => {
 
   it('marks a transcript that never becomes ready as failed once the wait is over', async () => {
     h.addConversation('c1', undefined, { readyAt: Date.now() + 3_600_000 });
-    await h.worker('w1', { transcriptMaxWaitMs: 200 }).runUntilIdle(1_000);
+    await h.worker('w1', { transcriptMaxWaitMs: 200 }).runUntilIdle(1_000, { waitForTranscripts: true });
     const job = h.jobs.get('c1')!;
     expect(job.state).toBe('failed');
     expect(job.reason).toMatch(/transcript not ready after/);
@@ -49,7 +49,7 @@ describe('worker', () => {
   it('a 422 is final: failed with the reason kept, submitted once, not retried', async () => {
     h.addConversation('c1');
     h.sim.failNext('evaluation', { status: 422, body: { error: { message: 'item-x is not on the form' } } });
-    await h.worker('w1').runUntilIdle(1_000);
+    await h.worker('w1').runUntilIdle(1_000, { waitForTranscripts: true });
     const job = h.jobs.get('c1')!;
     expect(job.state).toBe('failed');
     expect(job.reason).toMatch(/item-x is not on the form/);
@@ -60,7 +60,7 @@ describe('worker', () => {
     h.addConversation('c1');
     h.sim.failNext('transcript', { status: 503 });
     h.sim.failNext('evaluation', { status: 500, count: 2 });
-    await h.worker('w1').runUntilIdle(1_000);
+    await h.worker('w1').runUntilIdle(1_000, { waitForTranscripts: true });
     const job = h.jobs.get('c1')!;
     expect(job.state).toBe('submitted');
     expect(job.attempts).toBe(3);
@@ -70,7 +70,7 @@ describe('worker', () => {
   it('gives up after MAX_ATTEMPTS transient failures', async () => {
     h.addConversation('c1');
     h.sim.failNext('transcript', { status: 500, count: 100 });
-    await h.worker('w1', { maxAttempts: 3 }).runUntilIdle(1_000);
+    await h.worker('w1', { maxAttempts: 3 }).runUntilIdle(1_000, { waitForTranscripts: true });
     const job = h.jobs.get('c1')!;
     expect(job.state).toBe('failed');
     expect(job.reason).toMatch(/gave up after 3 attempts/);
@@ -79,7 +79,7 @@ describe('worker', () => {
   it('an answer lost after CXone stored the evaluation is repeated with the same key: one evaluation', async () => {
     h.addConversation('c1');
     h.sim.dropResponseAfterCommitNext(1);
-    await h.worker('w1').runUntilIdle(1_000);
+    await h.worker('w1').runUntilIdle(1_000, { waitForTranscripts: true });
     expect(h.jobs.get('c1')!.state).toBe('submitted');
     expect(h.sim.callsOf('evaluation').length).toBe(2);
     expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
@@ -87,7 +87,7 @@ describe('worker', () => {
 
   it('skips conversations with an empty transcript, with the reason recorded', async () => {
     h.addConversation('c1', [{ speaker: 'AGENT', text: '  ', timestamp: '' }]);
-    await h.worker('w1').runUntilIdle(0);
+    await h.worker('w1').runUntilIdle(0, { waitForTranscripts: true });
     expect(h.jobs.get('c1')).toMatchObject({ state: 'skipped', reason: 'transcript is empty' });
     expect(h.sim.evaluations).toHaveLength(0);
   });
@@ -95,7 +95,10 @@ describe('worker', () => {
   it('two workers on one database evaluate every conversation exactly once', async () => {
     for (let i = 0; i < 40; i++) h.addConversation(`c${i}`);
     h.sim.setLatency(5);
-    await Promise.all([h.worker('w1').runUntilIdle(500), h.worker('w2').runUntilIdle(500)]);
+    await Promise.all([
+      h.worker('w1').runUntilIdle(500, { waitForTranscripts: true }),
+      h.worker('w2').runUntilIdle(500, { waitForTranscripts: true }),
+    ]);
     for (let i = 0; i < 40; i++) expect(h.sim.evaluationsFor(`c${i}`)).toHaveLength(1);
     expect(h.sim.callsOf('evaluation')).toHaveLength(40);
     expect(h.jobs.countByState().submitted).toBe(40);
@@ -131,7 +134,7 @@ describe('worker and transcript.ready racing', () => {
     h.addConversation('c1', undefined, { readyAt: Date.now() + 5_000 });
     h.sim.setLatency(150, 'transcript');
     const w = h.worker('w1', { transcriptRetryBaseMs: 60_000, transcriptRetryMaxMs: 60_000 });
-    const run = w.runUntilIdle(0);
+    const run = w.runUntilIdle(0, { waitForTranscripts: true });
     // While the first fetch is in flight (it will answer 404), the transcript.ready webhook lands.
     await new Promise((r) => setTimeout(r, 50));
     h.jobs.transaction(() => h.jobs.onTranscriptReady({ conversationId: 'c1' }, Date.now()));
