@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { TranscriptLine } from '../scoring/types.js';
+import { createUndiciTransport, type HttpAnswer, type HttpTransport } from './transport.js';
 import type {
   ConversationPage,
   CxoneCall,
@@ -51,7 +52,8 @@ export interface CxoneClientOptions {
   timeoutMs: number;
   budget: RequestBudget;
   clock: Clock;
-  fetch?: typeof fetch;
+  /** HTTP transport; default: undici request() on a keep-alive pool (`typeof fetch` fits too). */
+  fetch?: HttpTransport;
   /** How many 429s in a row one call sits out before answering `rate_limited`. Default 5. */
   maxRateLimitWaits?: number;
   /** Wait after a 429 whose Retry-After is missing or unreadable. Default 5000 ms. */
@@ -121,8 +123,11 @@ const evaluationSchema = z.object({
 
 type Token = { value: string; refreshAt: number; expiresAt: number };
 
+/** A request as the client builds it (method, headers, optional body). */
+type CallInit = { method: string; headers: Record<string, string>; body?: string };
+
 type Outcome =
-  | { kind: 'response'; status: number; headers: Headers; text: string }
+  | { kind: 'response'; status: number; headers: HttpAnswer['headers']; text: string }
   | { kind: 'failed'; error: CxoneError };
 
 const RETRYABLE: Record<CxoneErrorKind, boolean> = {
@@ -175,7 +180,8 @@ function describeIssue(call: CxoneCall, error: z.ZodError): string {
  */
 export function createCxoneClient(options: CxoneClientOptions): CxoneClient {
   const { budget, clock } = options;
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const owned = options.fetch ? undefined : createUndiciTransport();
+  const doFetch: HttpTransport = options.fetch ?? owned!.transport;
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const maxRateLimitWaits = options.maxRateLimitWaits ?? 5;
   const defaultRetryAfterMs = options.defaultRetryAfterMs ?? 5000;
@@ -207,7 +213,7 @@ export function createCxoneClient(options: CxoneClientOptions): CxoneClient {
    * aborts the socket. The body is always read to the end (or the request aborted) so the
    * keep-alive connection goes back to the pool.
    */
-  async function attempt(call: CxoneCall, target: string, init: RequestInit): Promise<Outcome> {
+  async function attempt(call: CxoneCall, target: string, init: CallInit): Promise<Outcome> {
     try {
       await budget.acquire(lifetime.signal);
     } catch {
@@ -256,7 +262,7 @@ export function createCxoneClient(options: CxoneClientOptions): CxoneClient {
   async function attemptHonouringRateLimits(
     call: CxoneCall,
     target: string,
-    init: () => RequestInit,
+    init: () => CallInit,
   ): Promise<Outcome> {
     for (let waits = 0; ; waits++) {
       const outcome = await attempt(call, target, init());
@@ -371,7 +377,7 @@ export function createCxoneClient(options: CxoneClientOptions): CxoneClient {
   async function apiCall<T>(
     call: CxoneCall,
     target: string,
-    init: RequestInit,
+    init: CallInit,
     onOk: (text: string) => CxoneResult<T>,
   ): Promise<CxoneResult<T>> {
     for (let authAttempt = 0; ; authAttempt++) {
@@ -380,7 +386,7 @@ export function createCxoneClient(options: CxoneClientOptions): CxoneClient {
       const used = tokenResult.value;
       const outcome = await attemptHonouringRateLimits(call, target, () => ({
         ...init,
-        headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${used.value}` },
+        headers: { ...init.headers, authorization: `Bearer ${used.value}` },
       }));
       if (outcome.kind === 'failed') return { ok: false, error: outcome.error };
       const { status, text } = outcome;
@@ -486,9 +492,9 @@ export function createCxoneClient(options: CxoneClientOptions): CxoneClient {
     },
 
     async close() {
-      // Node's global fetch pools keep-alive sockets in its own dispatcher, which closes idle ones
-      // by itself; what the client holds is its in-flight work, so close() aborts that.
+      // Abort in-flight work and budget waits, then close the keep-alive pool this client owns.
       lifetime.abort(new Error('CXone client closed'));
+      await owned?.close().catch(() => undefined);
     },
   };
 }

@@ -11,6 +11,8 @@ export type Db = BetterSQLite3Database<typeof schema>;
 export interface Store {
   sqlite: Database.Database;
   db: Db;
+  /** Runs `fn` in BEGIN IMMEDIATE and fsyncs the commit (synchronous=FULL) before returning. */
+  durably<T>(fn: () => T): T;
   close(): void;
 }
 
@@ -24,14 +26,25 @@ export function openStore(path: string, options: { busyTimeoutMs?: number } = {}
   // at once with SQLITE_BUSY.
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
   sqlite.pragma('journal_mode = WAL');
-  // FULL: a commit is fsynced before better-sqlite3 returns, so a 202 sent after the commit
-  // survives power loss, not only kill -9.
-  sqlite.pragma('synchronous = FULL');
+  // NORMAL in WAL mode: a commit survives the process dying (kill -9) but not a power loss. That is
+  // enough for job transitions (a lost "submitted" is repeated, and the Idempotency-Key makes the
+  // repeat harmless) and it keeps an fsync off every step of every job. Commits that answer a
+  // webhook use `durably()`, which fsyncs; since the WAL is written in order, that fsync also makes
+  // every earlier commit durable.
+  sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   const db = drizzle(sqlite, { schema });
   return {
     sqlite,
     db,
+    durably(fn) {
+      sqlite.pragma('synchronous = FULL');
+      try {
+        return sqlite.transaction(fn).immediate();
+      } finally {
+        sqlite.pragma('synchronous = NORMAL');
+      }
+    },
     close: () => {
       if (sqlite.open) sqlite.close();
     },

@@ -74,7 +74,8 @@ export function createEventRecorder(options: EventRecorderOptions): EventSink & 
 
   const commit = (batch: Pending[]): { outcomes: RecordOutcome[]; runnable: boolean } => {
     const now = clock.now();
-    return jobs.transaction(() => {
+    // The 202s of this batch wait for this commit: it must be fsynced, not only written.
+    return store.durably(() => {
       let runnable = false;
       const outcomes = batch.map((p) => {
         const r = apply(p.delivery, now);

@@ -54,8 +54,8 @@ it('resolves only after the event and its job are committed (visible to another 
 
 it('commits deliveries that arrive together in shared transactions of at most maxBatch, each answered', async () => {
   let commits = 0;
-  const original = jobs.transaction.bind(jobs);
-  jobs.transaction = <T>(fn: () => T): T => {
+  const original = t.store.durably.bind(t.store);
+  t.store.durably = <T>(fn: () => T): T => {
     commits++;
     return original(fn);
   };
