@@ -118,7 +118,7 @@ async function main(): Promise<void> {
           ? 'Load generator (raw-socket HTTP/1.1 client, bench/lib/loadgen.ts) pinned to core 0, server process pinned to core 1 (taskset).'
           : 'Load generator and server are separate processes; not pinned to cores (no taskset or < 2 cores).'),
       `The service runs as \`npm start\` does (bench/lib/service-server.ts → startService): default settings, LOG_LEVEL=info with pino's line per request written to a file, ` +
-        `SQLite journal_mode=${journal}, synchronous=FULL (src/store/db.ts: each 202 after its group-committed transaction is fsynced). ` +
+        `SQLite journal_mode=${journal}, webhook commits fsynced (synchronous=FULL via store.durably() in src/store/db.ts; each 202 waits for its group-committed transaction). ` +
         'The bare app is Hono on @hono/node-server: `await c.req.text()` and a 202 JSON answer, nothing else.',
       '',
       '| server | req/s | p50 | p99 | max | answers in window | socket errors | non-2xx | server CPU | generator CPU |',
