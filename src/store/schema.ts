@@ -90,13 +90,14 @@ export const sweeps = sqliteTable('sweeps', {
 });
 
 /**
- * The CXone call budget shared by every process on this database: one row per call granted in the
- * last minute, and the 429 pause. A per-process budget would let `npm start` and `npm run sweep`
- * together spend twice the service's budget.
+ * The CXone call budget shared by every process on this database: how many calls were granted in
+ * each second, and the 429 pause. A per-process budget would let `npm start` and `npm run sweep`
+ * together spend twice the service's budget. Per-second counts (not a row per call) keep the check
+ * at a sum over at most 61 rows, however large the budget.
  */
-export const budgetGrants = sqliteTable('budget_grants', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  at: integer('at').notNull(),
+export const budgetSeconds = sqliteTable('budget_seconds', {
+  second: integer('second').primaryKey(),
+  grants: integer('grants').notNull(),
 });
 
 export const budgetState = sqliteTable('budget_state', {

@@ -4,8 +4,13 @@ import type { RequestBudget } from '../cxone/types.js';
 
 /**
  * The CXone call budget kept in the database, so every process on it (`npm start` and
- * `npm run sweep` together) shares one sliding minute. Each grant is a row; a call may go when
- * fewer than `maxPerMinute` grants fall in the last 60 s and no 429 pause is running.
+ * `npm run sweep` together) shares one sliding minute.
+ *
+ * Grants are counted per second. A call may go when the grants of the last 61 seconds (the current
+ * one included) sum to less than `maxPerMinute`: every grant of the minute before `now` lies in those
+ * seconds, so the sum never undercounts and no 60 s window can ever hold more than the budget; the
+ * price is that a slot comes back up to one second late. A row per call would be exact, but counting
+ * thousands of rows on every call cost ~0.8 ms at 200 calls/s (BENCHMARKS.md).
  *
  * It uses its own connection with synchronous=OFF: a grant needs no fsync (after a power loss the
  * minute has passed anyway), and it must not wait behind the main connection's fsyncs. Within this
@@ -21,27 +26,33 @@ export function createSharedBudget(options: {
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = OFF');
-  const prune = sqlite.prepare('DELETE FROM budget_grants WHERE at <= ?');
-  const count = sqlite.prepare('SELECT count(*) AS n, min(at) AS oldest FROM budget_grants WHERE at > ?');
-  const grant = sqlite.prepare('INSERT INTO budget_grants (at) VALUES (?)');
+  const prune = sqlite.prepare('DELETE FROM budget_seconds WHERE second < ?');
+  const window = sqlite.prepare(
+    'SELECT coalesce(sum(grants), 0) AS n, min(second) AS oldest FROM budget_seconds WHERE second >= ?',
+  );
+  const grant = sqlite.prepare(
+    'INSERT INTO budget_seconds (second, grants) VALUES (?, 1) ON CONFLICT(second) DO UPDATE SET grants = grants + 1',
+  );
   const pausedUntil = sqlite.prepare('SELECT paused_until AS until FROM budget_state WHERE id = 1');
   const setPause = sqlite.prepare(
     'INSERT INTO budget_state (id, paused_until) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET paused_until = max(paused_until, excluded.paused_until)',
   );
 
-  /** Takes a slot now, or says how long to wait before asking again. */
+  /** Takes a slot now (0), or says how long to wait before asking again. */
   const tryAcquireTx = sqlite.transaction((now: number): number => {
-    prune.run(now - 60_000);
     const pause = (pausedUntil.get() as { until: number } | undefined)?.until ?? 0;
     if (pause > now) return pause - now;
-    const { n, oldest } = count.get(now - 60_000) as { n: number; oldest: number | null };
+    const first = Math.floor((now - 60_000) / 1000);
+    prune.run(first);
+    const { n, oldest } = window.get(first) as { n: number; oldest: number | null };
     if (n < maxPerMinute) {
-      grant.run(now);
+      grant.run(Math.floor(now / 1000));
       return 0;
     }
-    return Math.max(1, (oldest ?? now) + 60_000 - now + 1);
+    // The oldest counted second stops counting once `first` has passed it.
+    return Math.max(1, ((oldest ?? first) + 1) * 1000 + 60_000 - now);
   });
-  // BEGIN IMMEDIATE: the count and the insert must not interleave with another process's.
+  // BEGIN IMMEDIATE: the count and the grant must not interleave with another process's.
   const tryAcquire = (now: number): number => tryAcquireTx.immediate(now);
 
   let queue: Promise<void> = Promise.resolve();
@@ -53,7 +64,7 @@ export function createSharedBudget(options: {
           signal?.throwIfAborted();
           const wait = tryAcquire(clock.now());
           if (wait === 0) return;
-          // Poll at least every second: another process may have been granted or released slots.
+          // Poll at least every second: another process may have paused or used the budget.
           await clock.sleep(Math.min(wait, 1_000), signal);
         }
       });

@@ -73,3 +73,29 @@ it('an aborted wait gives up without blocking the waiters behind it', async () =
   await second;
   a.close();
 });
+
+it('never grants more than the budget in any sliding minute, whatever the timing', async () => {
+  const clock = new ManualClock(1_000_123);
+  const a = createSharedBudget({ path: t.path, maxPerMinute: 5, clock });
+  const b = createSharedBudget({ path: t.path, maxPerMinute: 5, clock });
+  const grants: number[] = [];
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const waiters = Array.from({ length: 24 }, (_, i) =>
+    (i % 2 ? a : b).acquire().then(() => grants.push(clock.now())),
+  );
+  while (grants.length < waiters.length) {
+    await clock.advance(Math.floor(random() * 3_000));
+    await settle();
+  }
+  grants.sort((x, y) => x - y);
+  for (const g of grants)
+    expect(grants.filter((h) => h > g - 60_000 && h <= g).length).toBeLessThanOrEqual(5);
+  // And the budget is really used: 24 grants at 5 a minute need a bit over 4 minutes, not much more.
+  expect(grants.at(-1)! - grants[0]!).toBeLessThan(5 * 60_000);
+  a.close();
+  b.close();
+});
