@@ -8,7 +8,7 @@ import { startHttpServer } from './http/server.js';
 import { parseWebhookSecrets } from './http/signature.js';
 import { backoffDelay } from './pipeline/backoff.js';
 import { type FormMapping, mapRubricToForm } from './pipeline/evaluation.js';
-import { runSweep } from './pipeline/sweep.js';
+import { runSweep, type SweepResult } from './pipeline/sweep.js';
 import { createWorker, type Scorer, type Worker } from './pipeline/worker.js';
 import { loadRubricFile } from './rubric-file.js';
 import { migrate, openStore, type Store } from './store/db.js';
@@ -152,6 +152,45 @@ function formErrorToStartup(error: CxoneError, formId: string): StartupError | n
   }
 }
 
+/** The worker as both commands run it, from the settings. */
+export function workerFor(
+  core: Core,
+  config: Config,
+  deps: ServiceDeps,
+  mapping: FormMapping,
+  log: Logger,
+): Worker {
+  return createWorker({
+    jobs: core.jobs,
+    cxone: core.cxone,
+    scorer: core.scorer,
+    mapping,
+    clock: deps.clock,
+    log,
+    owner: deps.owner,
+    concurrency: config.worker.concurrency,
+    maxAttempts: config.worker.maxAttempts,
+    transcriptMaxWaitMs: config.worker.transcriptMaxWaitMs,
+    transcriptRetryBaseMs: config.worker.transcriptRetryMs,
+    retryBaseMs: config.worker.retryBaseMs,
+    leaseMs: config.worker.leaseMs,
+  });
+}
+
+/** One reconciliation pass as both commands run it, from the settings. */
+export function sweepWith(core: Core, config: Config, deps: ServiceDeps, log: Logger): Promise<SweepResult> {
+  return runSweep({
+    cxone: core.cxone,
+    jobs: core.jobs,
+    sweeps: core.sweeps,
+    clock: deps.clock,
+    log,
+    owner: deps.owner,
+    lookbackMs: config.sweep.lookbackMs,
+    safetyMarginMs: config.sweep.safetyMarginMs,
+  });
+}
+
 export interface RunningService {
   url: string;
   /** Resolves when the form is read and the worker runs; rejects with a StartupError. */
@@ -203,16 +242,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   let sweeping: Promise<unknown> | undefined;
   const sweepOnce = () => {
     if (sweeping || stopping) return;
-    sweeping = runSweep({
-      cxone: core.cxone,
-      jobs: core.jobs,
-      sweeps: core.sweeps,
-      clock,
-      log: log.child({ unit: 'sweep' }),
-      owner: deps.owner,
-      lookbackMs: config.sweep.lookbackMs,
-      safetyMarginMs: config.sweep.safetyMarginMs,
-    })
+    sweeping = sweepWith(core, config, deps, log.child({ unit: 'sweep' }))
       .then((r) => {
         if (r.created > 0) worker?.notify();
       })
@@ -224,21 +254,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
 
   const readyPromise = readFormMapping(core, config, deps, stopSignal.signal).then((mapping) => {
     if (stopping) return;
-    worker = createWorker({
-      jobs: core.jobs,
-      cxone: core.cxone,
-      scorer: core.scorer,
-      mapping,
-      clock,
-      log: log.child({ unit: 'worker' }),
-      owner: deps.owner,
-      concurrency: config.worker.concurrency,
-      maxAttempts: config.worker.maxAttempts,
-      transcriptMaxWaitMs: config.worker.transcriptMaxWaitMs,
-      transcriptRetryBaseMs: config.worker.transcriptRetryMs,
-      retryBaseMs: config.worker.retryBaseMs,
-      leaseMs: config.worker.leaseMs,
-    });
+    worker = workerFor(core, config, deps, mapping, log.child({ unit: 'worker' }));
     worker.start();
     ready = true;
     log.info({ formId: mapping.formId, mapping: mapping.kind }, 'ready');

@@ -2,9 +2,8 @@ import pino from 'pino';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { runSweep } from '../pipeline/sweep.js';
-import { createWorker, type JobOutcome } from '../pipeline/worker.js';
-import { EXIT, openCore, readFormMapping, StartupError } from '../service.js';
+import type { JobOutcome } from '../pipeline/worker.js';
+import { EXIT, openCore, readFormMapping, StartupError, sweepWith, workerFor } from '../service.js';
 import { processOwner, readEnvironment, reportProblems } from './env.js';
 
 /**
@@ -37,16 +36,7 @@ async function main(): Promise<void> {
     );
 
     progress('looking for completed conversations…');
-    const sweep = await runSweep({
-      cxone: core.cxone,
-      jobs: core.jobs,
-      sweeps: core.sweeps,
-      clock: systemClock,
-      log,
-      owner: deps.owner,
-      lookbackMs: config.sweep.lookbackMs,
-      safetyMarginMs: config.sweep.safetyMarginMs,
-    });
+    const sweep = await sweepWith(core, config, deps, log);
     if (!sweep.ok) {
       const error = sweep.error!;
       progress('');
@@ -67,21 +57,7 @@ async function main(): Promise<void> {
       waiting_transcript: 0,
       lease_lost: 0,
     };
-    const worker = createWorker({
-      jobs: core.jobs,
-      cxone: core.cxone,
-      scorer: core.scorer,
-      mapping,
-      clock: systemClock,
-      log,
-      owner: deps.owner,
-      concurrency: config.worker.concurrency,
-      maxAttempts: config.worker.maxAttempts,
-      transcriptMaxWaitMs: config.worker.transcriptMaxWaitMs,
-      transcriptRetryBaseMs: config.worker.transcriptRetryMs,
-      retryBaseMs: config.worker.retryBaseMs,
-      leaseMs: config.worker.leaseMs,
-    });
+    const worker = workerFor(core, config, deps, mapping, log);
     worker.onJobDone = (_job, outcome) => {
       tally[outcome]++;
       progress(
