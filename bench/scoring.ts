@@ -11,6 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRubric, type Rubric, scoreTranscript, type TranscriptLine } from '../src/scoring/index.js';
+import { targetComment } from './lib/report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CALLS = Number(process.argv[process.argv.indexOf('--calls') + 1]) || 200;
@@ -188,6 +189,7 @@ function main(): void {
     const exampleRate = measure(example, calls);
     const distinct = new Set(calls.map((c) => scoreTranscript(tutorial, c.transcript).overallScore)).size;
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+    const speedUp = tutorialRate / py.conversations_per_second;
     const cpu = cpus();
     const lines = [
       '## Scoring',
@@ -204,6 +206,15 @@ function main(): void {
       '',
       `Speed-up on the tutorial rubric: **${(tutorialRate / py.conversations_per_second).toFixed(1)}x** the tutorial's Python scorer.`,
       `Scores identical to the Python scorer: ${mismatches === 0 ? 'yes' : 'NO'}, ${CALLS - mismatches}/${CALLS} conversations (composite and every rule; ${distinct} distinct composites).`,
+      '',
+      targetComment([
+        {
+          id: 'scoring',
+          name: "Tutorial rubric ≥ 10× the tutorial's Python scorer, identical scores",
+          ok: speedUp >= 10 && mismatches === 0,
+          measured: `${speedUp.toFixed(1)}×, ${CALLS - mismatches}/${CALLS} identical`,
+        },
+      ]),
       '',
     ];
     process.stdout.write(lines.join('\n'));
