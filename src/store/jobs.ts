@@ -19,6 +19,18 @@ export const TERMINAL_STATES: JobState[] = ['submitted', 'skipped', 'failed'];
 
 const NO_AGENT = 'conversation has no agent: it cannot be evaluated';
 
+/**
+ * Waiting for someone to name the agent: known only from transcript.ready, or skipped because a
+ * source said there was none. CXone's sources can disagree for a while (the query may list a
+ * conversation before its agent is attached), so a later source that names the agent revives the
+ * job instead of losing the conversation.
+ */
+function lacksAgent(job: Job): boolean {
+  return (
+    job.state === 'waiting_agent' || (job.state === 'skipped' && job.reason === NO_AGENT && !job.agentId)
+  );
+}
+
 type JobPatch = Partial<Omit<Job, 'conversationId' | 'formId'>>;
 
 // Column names come from the drizzle schema, the single source of truth for the table.
@@ -131,13 +143,18 @@ export class JobStore {
     }
     const agentId = existing.agentId ?? facts.agentId ?? null;
     const patch: JobPatch = { ...this.mergeFacts(existing, facts), updatedAt: now };
-    if (existing.state === 'waiting_agent') {
+    if (lacksAgent(existing)) {
       if (!agentId) {
         Object.assign(patch, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
       } else if (existing.transcriptAnnounced) {
-        Object.assign(patch, { state: 'due', nextAttemptAt: now });
+        Object.assign(patch, { state: 'due', nextAttemptAt: now, reason: null, finishedAt: null });
       } else {
-        Object.assign(patch, { state: 'waiting_transcript', nextAttemptAt: now + firstCheckDelayMs });
+        Object.assign(patch, {
+          state: 'waiting_transcript',
+          nextAttemptAt: now + firstCheckDelayMs,
+          reason: null,
+          finishedAt: null,
+        });
       }
     }
     this.update(facts.conversationId, patch);
@@ -163,8 +180,8 @@ export class JobStore {
     const agentId = existing.agentId ?? facts.agentId ?? null;
     if (existing.state === 'waiting_transcript' || existing.state === 'due') {
       Object.assign(patch, { state: 'due', nextAttemptAt: Math.min(existing.nextAttemptAt, now) });
-    } else if (existing.state === 'waiting_agent' && agentId) {
-      Object.assign(patch, { state: 'due', nextAttemptAt: now });
+    } else if (lacksAgent(existing) && agentId) {
+      Object.assign(patch, { state: 'due', nextAttemptAt: now, reason: null, finishedAt: null });
     }
     this.update(facts.conversationId, patch);
     return patch.state === 'due';
@@ -185,15 +202,17 @@ export class JobStore {
       this.insert(facts, 'sweep', now, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
       return 'skipped';
     }
-    if (existing.state !== 'waiting_agent') {
+    if (!lacksAgent(existing)) {
       if (!existing.agentId && facts.agentId) {
         this.update(facts.conversationId, { ...this.mergeFacts(existing, facts), updatedAt: now });
         return 'updated';
       }
       return 'known';
     }
+    if (!facts.agentId && existing.state === 'skipped') return 'known';
     const patch: JobPatch = { ...this.mergeFacts(existing, facts), updatedAt: now };
-    if (facts.agentId) Object.assign(patch, { state: 'due', nextAttemptAt: now });
+    if (facts.agentId)
+      Object.assign(patch, { state: 'due', nextAttemptAt: now, reason: null, finishedAt: null });
     else Object.assign(patch, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
     this.update(facts.conversationId, patch);
     return 'updated';

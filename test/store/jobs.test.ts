@@ -85,6 +85,21 @@ describe('job state machine: events', () => {
     if (state === 'skipped') expect(job.reason).toMatch(/no agent/);
   });
 
+  it.each([
+    ['ended without agent, then transcript.ready with one', 'ended', 'ready', 'due'],
+    ['swept without agent, then ended with one', 'swept', 'ended', 'waiting_transcript'],
+    ['ended without agent, then swept with one', 'ended', 'swept', 'due'],
+  ] as const)(
+    'a conversation skipped for want of an agent is revived when one is named: %s',
+    (_n, first, then, state) => {
+      const events = { ended, ready, swept };
+      events[first]('c', null);
+      expect(jobs.get('c')!.state).toBe('skipped');
+      events[then]('c', 'agent-5');
+      expect(jobs.get('c')).toMatchObject({ state, agentId: 'agent-5', reason: null, finishedAt: null });
+    },
+  );
+
   it('keeps the first agent it heard of', () => {
     ready('c', 'agent-1');
     ended('c', 'agent-2');
