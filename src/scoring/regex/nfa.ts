@@ -42,25 +42,38 @@ export class NfaMatcher {
     this.asserts = b.asserts;
     this.entry = entry;
     this.isWord = wordTest(flags.ascii);
+    this.skip = firstCharSkipper(this.entry, this.op, this.x, this.y, this.tests);
+    const n = this.size;
+    this.buffers = {
+      lists: [new Int32Array(n), new Int32Array(n), new Int32Array(n), new Int32Array(n)],
+      onList: new Int32Array(n).fill(-1),
+      stack: new Int32Array(n * 2 + 2),
+    };
   }
 
   private readonly entry: number;
+  // Work lists, allocated once per pattern: a rubric searches every line of every transcript, and
+  // allocating them per search was most of the matcher's cost. `find` is synchronous, so one set is
+  // enough; `onList` marks states with a generation number that only grows, so it needs no clearing.
+  private readonly buffers: { lists: Int32Array[]; onList: Int32Array; stack: Int32Array };
+  private generation = 0;
+  /** Finds the next position where a match could start, when no attempt is alive (see below). */
+  private readonly skip: RegExp | null;
 
   /** The first match at or after `from`, as Python would report it (leftmost, then by priority), or null. */
   find(text: string, from: number): Span | null {
-    const n = this.size;
-    let clist = new Int32Array(n);
-    let cstart = new Int32Array(n);
-    let nlist = new Int32Array(n);
-    let nstart = new Int32Array(n);
-    const onList = new Int32Array(n).fill(-1);
-    const stack = new Int32Array(n * 2 + 2);
+    const { lists, onList, stack } = this.buffers;
+    let [clist, cstart, nlist, nstart] = lists as [Int32Array, Int32Array, Int32Array, Int32Array];
+    if (this.generation > 0x3fffffff) {
+      onList.fill(-1);
+      this.generation = 0;
+    }
     let ccount = 0;
     let ncount = 0;
     const len = text.length;
     let pos = from;
     let prev = pos > 0 ? codePointBefore(text, pos) : -1;
-    let gen = 0;
+    let gen = ++this.generation;
     let matched: Span | null = null;
 
     // Adds `pc` and everything reachable from it without consuming a character, in priority order.
@@ -95,10 +108,26 @@ export class NfaMatcher {
     };
 
     for (;;) {
+      if (ccount === 0 && matched === null && this.skip) {
+        // No attempt alive: jump (at native speed) to the next character a match can start with.
+        this.skip.lastIndex = pos;
+        const found = this.skip.exec(text);
+        if (!found) {
+          this.generation = gen;
+          return null;
+        }
+        if (found.index > pos) {
+          pos = found.index;
+          prev = codePointBefore(text, pos);
+        }
+      }
       const next = pos < len ? text.codePointAt(pos)! : -1;
       // A new attempt starts at every position, after (so with lower priority than) the older ones.
       if (matched === null) ccount = add(clist, cstart, ccount, this.entry, pos, next);
-      else if (ccount === 0) return matched;
+      else if (ccount === 0) {
+        this.generation = gen;
+        return matched;
+      }
       const width = next > 0xffff ? 2 : 1;
       gen++;
       ncount = 0;
@@ -123,7 +152,10 @@ export class NfaMatcher {
           pos = savedPos;
         }
       }
-      if (next < 0) return matched;
+      if (next < 0) {
+        this.generation = gen;
+        return matched;
+      }
       prev = next;
       pos = nextPos;
       [clist, nlist] = [nlist, clist];
@@ -152,6 +184,50 @@ export class NfaMatcher {
       }
     }
   }
+}
+
+/**
+ * A regex for the characters a match can start with, or null when that does not narrow much (or the
+ * pattern can match the empty string, which can start anywhere). Built by asking the matcher's own
+ * first-character tests about every BMP code point, so it accepts exactly what they accept there (and
+ * every astral character, to be safe): skipping to its next hit never skips a possible match.
+ */
+function firstCharSkipper(
+  entry: number,
+  op: Int32Array,
+  x: Int32Array,
+  y: Int32Array,
+  tests: ((cp: number) => boolean)[],
+): RegExp | null {
+  const first = new Set<number>();
+  const seen = new Set<number>();
+  const stack = [entry];
+  while (stack.length > 0) {
+    const pc = stack.pop()!;
+    if (seen.has(pc)) continue;
+    seen.add(pc);
+    const o = op[pc]!;
+    if (o === MATCH) return null;
+    if (o === CHAR) first.add(x[pc]!);
+    else if (o === JMP) stack.push(x[pc]!);
+    else if (o === SPLIT) stack.push(x[pc]!, y[pc]!);
+    // An assertion is zero-width: look through it (being generous only costs a little skipping).
+    else if (o === ASSERT) stack.push(y[pc]!);
+  }
+  const checks = [...first].map((i) => tests[i]!);
+  const ranges: string[] = [];
+  let accepted = 0;
+  for (let cp = 0; cp <= 0xffff; cp++) {
+    if (!checks.some((t) => t(cp))) continue;
+    let end = cp;
+    while (end < 0xffff && checks.some((t) => t(end + 1))) end++;
+    accepted += end - cp + 1;
+    ranges.push(end === cp ? `\\u{${cp.toString(16)}}` : `\\u{${cp.toString(16)}}-\\u{${end.toString(16)}}`);
+    cp = end;
+    if (ranges.length > 64 || accepted > 4096) return null; // not selective enough to pay off
+  }
+  ranges.push('\\u{10000}-\\u{10ffff}');
+  return new RegExp(`[${ranges.join('')}]`, 'gu');
 }
 
 function codePointBefore(text: string, pos: number): number {
