@@ -24,7 +24,7 @@ function main(): void {
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
   } catch (error) {
-    return reportProblems(
+    return void reportProblems(
       [`DATABASE_PATH: cannot open '${path}' (${(error as Error).message})`],
       EXIT.config,
     );

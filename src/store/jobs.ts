@@ -255,6 +255,28 @@ export class JobStore {
     return statement.run(this.bindings(conversationId, full, owner)).changes === 1;
   }
 
+  /**
+   * An operator's second chance for jobs that ended failed or skipped (after fixing the form, the
+   * credentials, ...): due now, attempts reset. Safe even if CXone did make an evaluation before:
+   * the repeat carries the same Idempotency-Key. Submitted jobs are never reopened.
+   */
+  requeue(conversationIds: string[] | 'all-failed', now: number): number {
+    return this.transaction(() => {
+      const reset = `state = 'due', reason = NULL, attempts = 0, transcript_checks = 0, first_seen_at = ?, next_attempt_at = ?, finished_at = NULL, updated_at = ?`;
+      if (conversationIds === 'all-failed') {
+        return this.sqlite
+          .prepare(`UPDATE jobs SET ${reset} WHERE form_id = ? AND state = 'failed'`)
+          .run(now, now, now, this.formId).changes;
+      }
+      const statement = this.sqlite.prepare(
+        `UPDATE jobs SET ${reset} WHERE form_id = ? AND conversation_id = ? AND state IN ('failed', 'skipped') AND agent_id IS NOT NULL`,
+      );
+      let changed = 0;
+      for (const id of conversationIds) changed += statement.run(now, now, now, this.formId, id).changes;
+      return changed;
+    });
+  }
+
   /** At shutdown: hand every job still leased by `owner` back as due now, for the next process. */
   releaseLeases(owner: string, now: number): number {
     return this.releaseStatement.run(now, now, owner).changes;

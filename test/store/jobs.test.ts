@@ -172,3 +172,27 @@ describe('job state machine: leases', () => {
     expect(other.get('a')).toBeUndefined();
   });
 });
+
+describe('requeue', () => {
+  const endAs = (id: string, state: 'failed' | 'skipped' | 'submitted') => {
+    swept(id);
+    jobs.claim('w', 1, NOW, 10_000);
+    jobs.finish('w', id, { state, reason: state === 'submitted' ? null : 'boom', attempts: 5 }, NOW);
+  };
+
+  it('makes failed jobs due again with fresh attempts; never reopens a submitted one', () => {
+    endAs('f1', 'failed');
+    endAs('f2', 'failed');
+    endAs('ok', 'submitted');
+    expect(jobs.requeue('all-failed', NOW + 1)).toBe(2);
+    expect(jobs.get('f1')).toMatchObject({ state: 'due', attempts: 0, reason: null, nextAttemptAt: NOW + 1 });
+    expect(jobs.requeue(['ok'], NOW + 2)).toBe(0);
+    expect(jobs.get('ok')!.state).toBe('submitted');
+  });
+
+  it('by id also takes skipped jobs that have an agent', () => {
+    endAs('s1', 'skipped');
+    expect(jobs.requeue(['s1', 'unknown'], NOW + 1)).toBe(1);
+    expect(jobs.get('s1')!.state).toBe('due');
+  });
+});
