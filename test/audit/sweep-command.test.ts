@@ -46,7 +46,7 @@ it.fails('CXone refuses every transcript with 403: non-zero exit (4), not 0', as
   expect(exit?.code, child.stdout + child.stderr).toBe(4);
 });
 
-// BUG (src/cli/sweep.ts:53-55): the SIGINT/SIGTERM handlers only abort `interrupted`; the sweep
+// BUG (src/cli/sweep.ts:27-28 and :67): the SIGINT/SIGTERM handlers only abort `interrupted`; the sweep
 // pass ignores it, and the listener that stops the worker is added AFTER the pass — an AbortSignal
 // that is already aborted never fires listeners added later. So a signal that lands while the pass
 // is paging is swallowed (the default "terminate" is replaced by the handler) and the command
