@@ -267,11 +267,13 @@ export function createCxoneClient(options: CxoneClientOptions): CxoneClient {
     for (let waits = 0; ; waits++) {
       const outcome = await attempt(call, target, init());
       if (outcome.kind === 'failed' || outcome.status !== 429) return outcome;
+      // Pause first, even when this call gives up: the contract's "no call before Retry-After"
+      // holds for every other call of every process.
+      const waitMs = parseRetryAfterMs(outcome.headers.get('retry-after'), clock.now(), defaultRetryAfterMs);
+      budget.pauseUntil(clock.now() + waitMs);
       if (waits >= maxRateLimitWaits) {
         return failed(call, 'rate_limited', `${call}: still rate limited (429) after ${waits} waits`);
       }
-      const waitMs = parseRetryAfterMs(outcome.headers.get('retry-after'), clock.now(), defaultRetryAfterMs);
-      budget.pauseUntil(clock.now() + waitMs);
     }
   }
 

@@ -12,8 +12,9 @@ import type { RequestBudget } from '../cxone/types.js';
  * price is that a slot comes back up to one second late. A row per call would be exact, but counting
  * thousands of rows on every call cost ~0.8 ms at 200 calls/s (BENCHMARKS.md).
  *
- * It uses its own connection with synchronous=OFF: a grant needs no fsync (after a power loss the
- * minute has passed anyway), and it must not wait behind the main connection's fsyncs. Within this
+ * It uses its own connection with synchronous=NORMAL: a grant needs no fsync on commit (after a power
+ * loss the minute has passed anyway). Not OFF: any connection may run SQLite's automatic checkpoint,
+ * and with OFF that checkpoint would skip the fsync that keeps the webhooks' FULL commits durable. Within this
  * process, waiters queue in order, so only one of them polls the table at a time.
  */
 export function createSharedBudget(options: {
@@ -25,7 +26,7 @@ export function createSharedBudget(options: {
   const sqlite = new Database(options.path);
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = OFF');
+  sqlite.pragma('synchronous = NORMAL');
   const prune = sqlite.prepare('DELETE FROM budget_seconds WHERE second < ?');
   const window = sqlite.prepare(
     'SELECT coalesce(sum(grants), 0) AS n, min(second) AS oldest FROM budget_seconds WHERE second >= ?',
