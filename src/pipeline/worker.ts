@@ -297,10 +297,12 @@ export function createWorker(options: WorkerOptions): Worker {
   function retryLater(job: Job, reason: string): { outcome: JobOutcome; reason?: string } {
     const attempts = job.attempts + 1;
     if (attempts >= maxAttempts) {
+      // Not final: the next sweep that lists the conversation makes it due again (retryBySweep).
       return finish(job, {
         state: 'failed',
         reason: `gave up after ${attempts} attempts: ${reason}`,
         attempts,
+        retryBySweep: true,
       });
     }
     const delay = backoffDelay(attempts, retryBaseMs, retryMaxMs, random);

@@ -202,6 +202,20 @@ export class JobStore {
       this.insert(facts, 'sweep', now, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
       return 'skipped';
     }
+    if (existing.state === 'failed' && existing.retryBySweep && existing.agentId) {
+      // Failed only because CXone was down for longer than the retries lasted: CXone lists it as
+      // completed again, so try again rather than lose it.
+      this.update(facts.conversationId, {
+        state: 'due',
+        nextAttemptAt: now,
+        attempts: 0,
+        reason: null,
+        finishedAt: null,
+        retryBySweep: false,
+        updatedAt: now,
+      });
+      return 'updated';
+    }
     if (!lacksAgent(existing)) {
       if (!existing.agentId && facts.agentId) {
         this.update(facts.conversationId, { ...this.mergeFacts(existing, facts), updatedAt: now });
@@ -262,7 +276,7 @@ export class JobStore {
    */
   requeue(conversationIds: string[] | 'all-failed', now: number): number {
     return this.transaction(() => {
-      const reset = `state = 'due', reason = NULL, attempts = 0, transcript_checks = 0, first_seen_at = ?, next_attempt_at = ?, finished_at = NULL, updated_at = ?`;
+      const reset = `state = 'due', reason = NULL, attempts = 0, retry_by_sweep = 0, transcript_checks = 0, first_seen_at = ?, next_attempt_at = ?, finished_at = NULL, updated_at = ?`;
       if (conversationIds === 'all-failed') {
         return this.sqlite
           .prepare(`UPDATE jobs SET ${reset} WHERE form_id = ? AND state = 'failed'`)
@@ -334,6 +348,7 @@ export class JobStore {
       state,
       reason: null,
       transcriptAnnounced: false,
+      retryBySweep: false,
       attempts: 0,
       transcriptChecks: 0,
       firstSeenAt: now,

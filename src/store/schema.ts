@@ -52,6 +52,11 @@ export const jobs = sqliteTable(
     transcriptAnnounced: integer('transcript_announced', { mode: 'boolean' }).notNull().default(false),
     /** Attempts that ended in a transient failure (5xx, timeout, network, 429). */
     attempts: integer('attempts').notNull().default(0),
+    /**
+     * Failed only because transient errors (5xx, timeouts, 429s) outlasted MAX_ATTEMPTS: the next
+     * sweep that still lists the conversation makes it due again, so an outage loses nothing.
+     */
+    retryBySweep: integer('retry_by_sweep', { mode: 'boolean' }).notNull().default(false),
     /** How many times the transcript answered 404. */
     transcriptChecks: integer('transcript_checks').notNull().default(0),
     firstSeenAt: integer('first_seen_at').notNull(),

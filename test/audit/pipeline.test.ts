@@ -27,7 +27,7 @@ afterEach(async () => {
 // Fix: keep transient exhaustion distinguishable (e.g. reason/flag) and let the sweep (or a slow
 // retry at the maximum backoff) make such jobs due again; only 422s, bad answers and transcripts
 // that never became ready are final.
-it.fails('a conversation failed by a CXone outage is evaluated once CXone is back and a sweep runs', async () => {
+it('a conversation failed by a CXone outage is evaluated once CXone is back and a sweep runs', async () => {
   h.addConversation('outage-1');
   // A short outage: every attempt the worker is allowed gets a 503.
   h.sim.failNext('transcript', { status: 503, count: 4 });

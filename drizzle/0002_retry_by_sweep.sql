@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `retry_by_sweep` integer DEFAULT false NOT NULL;
