@@ -168,16 +168,21 @@ export function loadConfig(
       const shown = key.includes('SECRET') || got === undefined ? '' : ` (got '${got.slice(0, 60)}')`;
       problems.push(`${key}: ${issue.message}${shown}`);
     }
-    return { ok: false, problems };
   }
+  // Required settings are checked on the raw input too, so a malformed one does not hide a missing
+  // one: the operator gets every problem in one start.
+  const given = (key: string) => input[key] !== undefined;
+  if (!given('CXONE_BASE_URL') && !given('CXONE_ORG'))
+    problems.push('CXONE_ORG: required (or set CXONE_BASE_URL)');
+  if (!given('CXONE_CLIENT_ID')) problems.push('CXONE_CLIENT_ID: required');
+  if (!given('CXONE_CLIENT_SECRET')) problems.push('CXONE_CLIENT_SECRET: required');
+  if (purpose === 'server' && !given('WEBHOOK_SECRET')) problems.push('WEBHOOK_SECRET: required');
+  if (given('QM_SECTION_ID') && !given('QM_ITEM_ID'))
+    problems.push('QM_ITEM_ID: required when QM_SECTION_ID is set');
+  if (given('QM_ITEM_ID') && !given('QM_SECTION_ID'))
+    problems.push('QM_SECTION_ID: required when QM_ITEM_ID is set');
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const s = parsed.data;
-  if (!s.CXONE_BASE_URL && !s.CXONE_ORG) problems.push('CXONE_ORG: required (or set CXONE_BASE_URL)');
-  if (!s.CXONE_CLIENT_ID) problems.push('CXONE_CLIENT_ID: required');
-  if (!s.CXONE_CLIENT_SECRET) problems.push('CXONE_CLIENT_SECRET: required');
-  if (purpose === 'server' && !s.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required');
-  if (s.QM_SECTION_ID && !s.QM_ITEM_ID) problems.push('QM_ITEM_ID: required when QM_SECTION_ID is set');
-  if (s.QM_ITEM_ID && !s.QM_SECTION_ID) problems.push('QM_SECTION_ID: required when QM_ITEM_ID is set');
-  if (problems.length > 0) return { ok: false, problems };
 
   const baseUrl = (s.CXONE_BASE_URL ?? `https://${s.CXONE_ORG}.my.cxone.com`).replace(/\/+$/, '');
   return {

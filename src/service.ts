@@ -50,27 +50,32 @@ export interface Core {
 }
 
 /** Validates the rubric and the form id, opens and migrates the database, builds the CXone client. */
-export function openCore(config: Config, deps: ServiceDeps): Core {
+export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: string[] = []): Core {
+  // Every problem in one start: the caller's (e.g. WEBHOOK_SECRET), the rubric's, the form id's.
+  const problems = [...problemsSoFar];
   const loaded = loadRubricFile(config.rubricPath);
-  if (!loaded.ok) throw new StartupError(loaded.problems, EXIT.config);
-  const formId = loaded.rubric.formId ?? config.qm.formId;
-  if (!formId) throw new StartupError(['QM_FORM_ID: required (the rubric names no form_id)'], EXIT.config);
+  if (!loaded.ok) problems.push(...loaded.problems);
+  const formId = (loaded.ok ? loaded.rubric.formId : undefined) ?? config.qm.formId;
+  if (!formId) problems.push('QM_FORM_ID: required (the rubric names no form_id)');
+  if (!loaded.ok || !formId || problems.length > 0) throw new StartupError(problems, EXIT.config);
 
-  const store = openStore(config.databasePath);
+  let store: Store | undefined;
+  let budget: ReturnType<typeof createSharedBudget>;
   try {
+    store = openStore(config.databasePath);
     migrate(store);
+    budget = createSharedBudget({
+      path: config.databasePath,
+      maxPerMinute: config.cxone.maxRequestsPerMinute,
+      clock: deps.clock,
+    });
   } catch (error) {
-    store.close();
+    store?.close();
     throw new StartupError(
-      [`DATABASE_PATH: cannot migrate '${config.databasePath}' (${(error as Error).message})`],
+      [`DATABASE_PATH: cannot open '${config.databasePath}' (${(error as Error).message})`],
       EXIT.config,
     );
   }
-  const budget = createSharedBudget({
-    path: config.databasePath,
-    maxPerMinute: config.cxone.maxRequestsPerMinute,
-    clock: deps.clock,
-  });
   const cxone = createCxoneClient({
     ...config.cxone,
     budget,
@@ -202,8 +207,8 @@ export interface RunningService {
 export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
   const { clock, log } = deps;
   const keys = parseWebhookSecrets(config.webhookSecret ?? '');
-  if (!keys.ok) throw new StartupError([`WEBHOOK_SECRET: ${keys.message}`], EXIT.config);
-  const core = openCore(config, deps);
+  // openCore throws with this problem among the others, so past it the keys are good.
+  const core = openCore(config, deps, keys.ok ? [] : [`WEBHOOK_SECRET: ${keys.message}`]);
 
   let worker: Worker | undefined;
   let ready = false;
@@ -220,7 +225,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   });
   const app = createApp({
     sink: recorder,
-    webhookKeys: keys.keys,
+    webhookKeys: keys.ok ? keys.keys : [],
     clock,
     log,
     isReady: () => ready,
