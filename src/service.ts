@@ -18,7 +18,14 @@ import { createSharedBudget } from './store/shared-budget.js';
 import { SweepStore } from './store/sweeps.js';
 
 /** Exit codes of the service's commands (README: "Exit codes"). */
-export const EXIT = { ok: 0, unexpected: 1, config: 2, unreachable: 3, credentials: 4 } as const;
+export const EXIT = {
+  ok: 0,
+  unexpected: 1,
+  config: 2,
+  unreachable: 3,
+  credentials: 4,
+  interrupted: 130,
+} as const;
 
 /** A problem that stops start-up: printed one line each, no stack trace, then exit with `exitCode`. */
 export class StartupError extends Error {
@@ -110,7 +117,13 @@ export async function readFormMapping(
 ): Promise<FormMapping> {
   let form: QmForm | undefined;
   for (let attempt = 1; !form; attempt++) {
-    const answer = await core.cxone.getForm(core.formId);
+    // The signal bounds the whole wait, a call in flight included: against a CXone that accepts
+    // connections but never answers, waiting out CXONE_TIMEOUT_MS would overrun it. The abandoned
+    // call is aborted when the caller closes the client.
+    const answer = await untilAborted(core.cxone.getForm(core.formId), signal);
+    if (answer === 'aborted') {
+      throw new StartupError([`CXone: no answer reading form '${core.formId}' in time`], EXIT.unreachable);
+    }
     if (answer.ok) {
       form = answer.value;
       break;
@@ -136,6 +149,25 @@ export async function readFormMapping(
   const mapped = mapRubricToForm(core.scorer.rubric, form, single);
   if (!mapped.ok) throw new StartupError(mapped.problems, EXIT.config);
   return mapped.mapping;
+}
+
+function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T | 'aborted'> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function formErrorToStartup(error: CxoneError, formId: string): StartupError | null {
@@ -183,8 +215,15 @@ export function workerFor(
 }
 
 /** One reconciliation pass as both commands run it, from the settings. */
-export function sweepWith(core: Core, config: Config, deps: ServiceDeps, log: Logger): Promise<SweepResult> {
+export function sweepWith(
+  core: Core,
+  config: Config,
+  deps: ServiceDeps,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<SweepResult> {
   return runSweep({
+    ...(signal ? { signal } : {}),
     cxone: core.cxone,
     jobs: core.jobs,
     sweeps: core.sweeps,
@@ -247,7 +286,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   let sweeping: Promise<unknown> | undefined;
   const sweepOnce = () => {
     if (sweeping || stopping) return;
-    sweeping = sweepWith(core, config, deps, log.child({ unit: 'sweep' }))
+    sweeping = sweepWith(core, config, deps, log.child({ unit: 'sweep' }), stopSignal.signal)
       .then((r) => {
         if (r.created > 0) worker?.notify();
       })
@@ -257,7 +296,13 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       });
   };
 
-  const readyPromise = readFormMapping(core, config, deps, stopSignal.signal).then((mapping) => {
+  const readyPromise = readFormMapping(core, config, deps, stopSignal.signal).catch((error) => {
+    // Stopping while the form could not be read yet is a normal shutdown, not a start-up failure.
+    if (stopping) return null;
+    throw error;
+  });
+  const startedPromise = readyPromise.then((mapping) => {
+    if (mapping === null) return;
     if (stopping) return;
     worker = workerFor(core, config, deps, mapping, log.child({ unit: 'worker' }));
     worker.start();
@@ -271,7 +316,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
 
   return {
     url: server.url,
-    ready: readyPromise,
+    ready: startedPromise,
     async stop() {
       if (stopping) return;
       stopping = true;
@@ -281,9 +326,13 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       clearInterval(sweepTimer);
       // Webhooks in flight are answered (their commits are quick); new ones get 503 and are retried
       // by CXone against the next process. Jobs get the same grace, then are handed back.
-      await Promise.all([server.close(config.shutdownGraceMs), worker?.stop(config.shutdownGraceMs)]);
+      // One grace period for all of it: Docker's default stop timeout is 10 s.
+      await Promise.all([
+        server.close(config.shutdownGraceMs),
+        worker?.stop(config.shutdownGraceMs),
+        sweeping ? Promise.race([sweeping, clock.sleep(config.shutdownGraceMs)]) : undefined,
+      ]);
       recorder.flush();
-      if (sweeping) await Promise.race([sweeping, clock.sleep(config.shutdownGraceMs)]);
       await core.close();
       log.info('stopped');
     },

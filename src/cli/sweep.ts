@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     );
 
     progress('looking for completed conversations…');
-    const sweep = await sweepWith(core, config, deps, log);
+    const sweep = await sweepWith(core, config, deps, log, interrupted.signal);
+    if (sweep.interrupted) throw new StartupError(['sweep interrupted'], EXIT.interrupted);
     if (!sweep.ok) {
       const error = sweep.error!;
       progress('');
@@ -54,19 +55,23 @@ async function main(): Promise<void> {
       skipped: 0,
       failed: 0,
       retry: 0,
+      credentials_refused: 0,
       waiting_transcript: 0,
       lease_lost: 0,
     };
+    let refusal: string | undefined;
     const worker = workerFor(core, config, deps, mapping, log);
-    worker.onJobDone = (_job, outcome) => {
+    worker.onJobDone = (_job, outcome, reason) => {
       tally[outcome]++;
+      if (outcome === 'credentials_refused') refusal ??= reason;
       progress(
         `scoring: ${tally.submitted} submitted, ${tally.skipped} skipped, ${tally.failed} failed, ${worker.inFlight} in flight`,
       );
     };
-    interrupted.signal.addEventListener('abort', () => void worker.stop(config.shutdownGraceMs), {
-      once: true,
-    });
+    // A signal that already fired does not call listeners added later: check first.
+    const stopOnSignal = () => void worker.stop(config.shutdownGraceMs);
+    if (interrupted.signal.aborted) stopOnSignal();
+    else interrupted.signal.addEventListener('abort', stopOnSignal, { once: true });
     // Short retries (a 5xx, a 429) are waited for; a transcript still being made is left for later.
     await worker.runUntilIdle(60_000);
     if (!interrupted.signal.aborted) await worker.stop(config.shutdownGraceMs);
@@ -80,6 +85,12 @@ async function main(): Promise<void> {
       `of the conversations found: ${states.submitted} evaluated, ${states.skipped} skipped, ${states.failed} failed, ${waiting} still waiting`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
+    if (refusal) {
+      // Nothing can be evaluated until the operator fixes the client's scopes or secret: say so
+      // with an exit code a scheduler notices.
+      throw new StartupError([`sweep: CXone refused the credentials (${refusal})`], EXIT.credentials);
+    }
+    if (interrupted.signal.aborted) throw new StartupError(['sweep interrupted'], EXIT.interrupted);
   } finally {
     await core.close();
   }

@@ -15,6 +15,8 @@ export interface SweepOptions {
   lookbackMs: number;
   /** Overlap with the previous pass: conversations can reach "completed" a while after they end. */
   safetyMarginMs: number;
+  /** Stops the pass between pages (shutdown, Ctrl-C); the watermark then stays where it was. */
+  signal?: AbortSignal;
   /** Attempts per page on retryable failures. */
   pageAttempts?: number;
   retryBaseMs?: number;
@@ -32,6 +34,8 @@ export interface SweepResult {
   /** Ids of the conversations inside the window, for the caller's summary. */
   conversationIds: string[];
   error?: CxoneError;
+  /** The signal stopped the pass before its end. */
+  interrupted?: boolean;
 }
 
 /**
@@ -50,6 +54,18 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   let pageToken: string | null = null;
 
   for (;;) {
+    if (options.signal?.aborted) {
+      result.interrupted = true;
+      sweeps.finish(id, clock.now(), {
+        ok: false,
+        pages: result.pages,
+        seen: result.seen,
+        created: result.created,
+        error: 'interrupted',
+      });
+      log.info({ pages: result.pages, seen: result.seen, created: result.created }, 'sweep interrupted');
+      return result;
+    }
     const page = await fetchPage(options, pageToken);
     if (!page.ok) {
       result.error = page.error;

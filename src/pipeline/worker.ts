@@ -37,7 +37,15 @@ export interface WorkerOptions {
   random?: () => number;
 }
 
-export type JobOutcome = 'submitted' | 'skipped' | 'failed' | 'retry' | 'waiting_transcript' | 'lease_lost';
+export type JobOutcome =
+  | 'submitted'
+  | 'skipped'
+  | 'failed'
+  | 'retry'
+  /** CXone refused the credentials (401 after a fresh token, or 403): the operator must act. */
+  | 'credentials_refused'
+  | 'waiting_transcript'
+  | 'lease_lost';
 
 export interface Worker {
   /** Starts working runnable jobs and keeps doing so until stop(). */
@@ -53,7 +61,7 @@ export interface Worker {
   /** Stops claiming, lets running jobs finish for up to graceMs, then hands back unfinished leases. */
   stop(graceMs: number): Promise<void>;
   readonly inFlight: number;
-  onJobDone?: (job: Job, outcome: JobOutcome) => void;
+  onJobDone?: (job: Job, outcome: JobOutcome, reason?: string) => void;
 }
 
 const ONE_MINUTE = 60_000;
@@ -190,7 +198,7 @@ export function createWorker(options: WorkerOptions): Worker {
       { outcome, reason, durationMs: clock.now() - started, agentId: job.agentId },
       'job finished',
     );
-    worker.onJobDone?.(job, outcome);
+    worker.onJobDone?.(job, outcome, reason);
   }
 
   function safely(fn: () => { outcome: JobOutcome; reason?: string }): {
@@ -287,7 +295,7 @@ export function createWorker(options: WorkerOptions): Worker {
         job,
         { state: 'due', reason, nextAttemptAt: clock.now() + retryMaxMs },
         undefined,
-        'retry',
+        'credentials_refused',
       );
     }
     if (!error.retryable) return finish(job, { state: 'failed', reason });
