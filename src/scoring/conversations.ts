@@ -40,13 +40,32 @@ export function parseConversations(
   };
   const trimmed = text.trim();
   if (trimmed === '') return { conversations, errors: [`${fileName}: the file is empty`] };
+  let whole: unknown;
+  let wholeError: Error | undefined;
   try {
-    one(JSON.parse(trimmed), fileName, base);
+    whole = JSON.parse(trimmed);
+  } catch (e) {
+    wholeError = e as Error;
+  }
+  if (!wholeError) {
+    if (Array.isArray(whole) && whole.some((item) => isObject(item) && 'transcript' in item)) {
+      // An array of conversations (a natural export shape), not a bare list of lines.
+      whole.forEach((item, i) => one(item, `${fileName}[${i}]`, `${base}:${i + 1}`));
+    } else {
+      one(whole, fileName, base);
+    }
     return { conversations, errors };
-  } catch {
-    // Not one JSON document: read it as JSON Lines.
   }
   const lines = text.split('\n');
+  const firstLine = lines.find((l) => l.trim() !== '') ?? '';
+  if (!parsesAsJson(firstLine)) {
+    // Not JSON Lines either (its first line is no JSON value): one document with a syntax error.
+    // Report it once, at its line, rather than every line of a pretty-printed file.
+    const position = /position (\d+)/.exec(wholeError.message);
+    const offset = text.indexOf(trimmed) + (position ? Number(position[1]) : 0);
+    const line = text.slice(0, offset).split('\n').length;
+    return { conversations, errors: [`${fileName}:${line}: not valid JSON (${wholeError.message})`] };
+  }
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     const where = `${fileName}:${i + 1}`;
@@ -60,4 +79,17 @@ export function parseConversations(
     one(value, where, `${base}:${i + 1}`);
   });
   return { conversations, errors };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parsesAsJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -102,13 +102,26 @@ export function parseRubric(text: string, fileName: string): ParseResult {
     };
   }
   const hash = createHash('sha256').update(text).digest('hex');
-  const isNative = Array.isArray((doc as Record<string, unknown>).rules);
+  const record = doc as Record<string, unknown>;
+  if (typeof record.version === 'number') {
+    // `version: 2.10` is the number 2.1 to YAML; the author meant the text they wrote. The failsafe
+    // schema reads every scalar as its source text.
+    const raw = (parseYaml(text, { schema: 'failsafe' }) as Record<string, unknown>).version;
+    if (typeof raw === 'string') record.version = raw;
+  }
+  const isNative = Array.isArray(record.rules);
+  // `rules` (with `name`/`version`) that is not a list is a mistyped native rubric, not a tutorial
+  // rubric with rules called "name" and "rules": say what is wrong instead of blaming each key.
+  if (!isNative && record.rules !== undefined && ('name' in record || 'version' in record)) {
+    return { ok: false, errors: [`${fileName}: \`rules\` must be a list of rules (- name: ...)`] };
+  }
   const rubric = isNative
     ? compileNative(doc as Record<string, unknown>, fileName, hash, errors)
     : compileTutorial(doc as Record<string, unknown>, fileName, hash, errors);
   if (rubric && rubric.rules.length === 0 && errors.length === 0)
     errors.push(`${fileName}: the rubric has no rules`);
-  if (rubric && rubric.rules.length > 0 && rubric.rules.every((r) => r.weight === 0)) {
+  // The tutorial's shape is accepted as it is, and the tutorial scores such a rubric 0.
+  if (isNative && rubric && rubric.rules.length > 0 && rubric.rules.every((r) => r.weight === 0)) {
     errors.push(`${fileName}: every rule has weight 0, so no score could be computed`);
   }
   if (errors.length > 0 || !rubric) return { ok: false, errors };

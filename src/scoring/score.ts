@@ -135,7 +135,10 @@ function scoreTutorialRule(
   const score = m ? check.scoreIfPresent : check.scoreIfAbsent;
   const outcome = score >= Math.max(check.scoreIfPresent, check.scoreIfAbsent) ? 'pass' : 'fail';
   let evidence: string;
-  if (m) {
+  if (m && ctx.lines.length === 0) {
+    // Python's re.search matches a pattern such as `(hello)?` in the empty text too.
+    evidence = 'Matched the empty text (the transcript has no turns)';
+  } else if (m) {
     const first = lineAt(joined.offsets, m.start);
     const last = lineAt(joined.offsets, Math.max(m.start, m.end - 1));
     const span =
@@ -208,6 +211,10 @@ function scan(finder: Finder, ctx: TranscriptContext, limit: Occurrence | null, 
         result.count++;
         result.needlesFound.add(ni);
         if (!result.first || (o.turn === result.first.turn && o.start < result.first.start)) result.first = o;
+        // Never list more occurrences than the rule needs: each search may run to the end of the
+        // line, so listing all of them in a long turn would be quadratic. Without a count to reach
+        // (score levels), the first occurrence of each needle per turn is all that matters.
+        if (!Number.isFinite(stopAt) || result.count >= stopAt) break;
       }
     });
     // Whole turns are searched, so the first occurrence in the stopping turn is right.

@@ -27,7 +27,7 @@ describe('audit: safety (issue 3: "a rubric pattern must not be able to stall sc
   // `stopAt`, so even the default min_count 1 enumerates them all. Fix: stop enumerating once `stopAt`
   // occurrences are counted (and, for score_levels, after a needle's first occurrence), and/or give the
   // NFA a find-all that continues one pass instead of restarting.
-  it.fails('scores one long turn in linear time with a pattern whose optional tail runs to the end of the line', () => {
+  it('scores one long turn in linear time with a pattern whose optional tail runs to the end of the line', () => {
     const rubric = rubricOf(
       'name: T\nversion: "1"\nrules:\n  - name: hold\n    patterns: \'\\w+(.*\\?)?\'\n',
     );
@@ -47,7 +47,7 @@ describe('audit: tutorial shape scores exactly as the tutorial', () => {
   // score_if_present = 100), but the evidence code then looks up line 0 with `where(ctx, 0)` and throws
   // "Cannot read properties of undefined (reading 'speaker')". The whole scoring throws. Fix: when there
   // are no lines, say "Matched the empty text (0 turns)" instead of locating a turn.
-  it.fails('scores an empty transcript with a pattern that matches the empty string (Python: 100)', () => {
+  it('scores an empty transcript with a pattern that matches the empty string (Python: 100)', () => {
     const rubric = rubricOf('optional_greeting: {pattern: "(hello)?", weight: 1}\n', 'tutorial.yaml');
     const result = scoreTranscript(rubric, []);
     expect(result.rules[0]!.score).toBe(100);
@@ -81,7 +81,7 @@ describe('audit: tutorial shape scores exactly as the tutorial', () => {
   // U+001C-U+001F as whitespace. Python: re.search(r"\bwait\sa moment\b", "please wait\x85a moment", re.I)
   // matches (tutorial: 100); here 0, while `wait\s+a moment` (NFA) matches. Fix: translate `\s` to
   // `[\s\x1c-\x1f\x85]` and `\S` to its complement (in a class: add the range / return null for `\S`).
-  it.fails('treats U+0085 as whitespace for \\s on the native engine, as Python and the docs say', () => {
+  it('treats U+0085 as whitespace for \\s on the native engine, as Python and the docs say', () => {
     const rubric = rubricOf("hold: {pattern: '\\bwait\\sa moment\\b', weight: 1}\n", 'tutorial.yaml');
     expect(scoreTranscript(rubric, [line('please wait\u0085a moment')]).rules[0]!.outcome).toBe('pass');
   });
@@ -92,7 +92,7 @@ describe('audit: tutorial shape scores exactly as the tutorial', () => {
   // the tutorial runs does not load. (test/scoring/validation.test.ts asserts the refusal, so this is a
   // contract-versus-choice question for the lead: either accept it for the tutorial shape, or drop the
   // "0 when the total weight is 0" sentence and say the tutorial shape is validated more strictly.)
-  it.fails('accepts a tutorial-shape rubric whose weights are all 0 and scores it 0, as Python does', () => {
+  it('accepts a tutorial-shape rubric whose weights are all 0 and scores it 0, as Python does', () => {
     const parsed = parseRubric('a: {pattern: x, weight: 0}\n', 'tutorial.yaml');
     expect(parsed.ok).toBe(true);
   });

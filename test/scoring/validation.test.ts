@@ -111,7 +111,6 @@ describe('rubric validation: one line per problem, naming file, rule and field',
       'rubric.yaml: every rule has weight 0',
     ],
     ['name: x\nversion: 1\nrules: [{phrases: [x]}]', 'rubric.yaml: rule #1: `name` is required'],
-    ['a: {pattern: x, weight: 0}', 'rubric.yaml: every rule has weight 0'],
     ['greeting: {weight: 1}', "rubric.yaml: rule 'greeting': `pattern` is required"],
     ['greeting: {pattern: hi}', "rubric.yaml: rule 'greeting': `weight` is required"],
     [

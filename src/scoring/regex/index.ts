@@ -87,6 +87,7 @@ function backtrackCost(node: Node): Cost | null {
 
 const WORD_U = '\\p{L}\\p{N}_';
 const WORD_A = 'A-Za-z0-9_';
+const PY_SPACE = '\\s\\x1c-\\x1f\\x85';
 
 /**
  * Translates the AST to JavaScript regex source. Two variants: `unicode` gives Python 3's Unicode `\w`,
@@ -102,7 +103,10 @@ function toJsSource(node: Node, flags: Flags, unicode: boolean): string | null {
         ? escapeUtf16(c)
         : `\\u${c.toString(16).padStart(4, '0')}`;
   const shorthand = (e: string, inClass: boolean): string | null => {
-    // On ASCII text JS's shorthands mean what Python's do.
+    // Python's \s also takes \x1c-\x1f (ASCII!) and \x85, which JS's does not.
+    if (e === 's') return inClass ? PY_SPACE : `[${PY_SPACE}]`;
+    if (e === 'S') return inClass ? null : `[^${PY_SPACE}]`;
+    // On ASCII text JS's other shorthands mean what Python's do.
     if (!unicode) return `\\${e}`;
     switch (e) {
       case 'w':
