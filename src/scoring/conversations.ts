@@ -50,7 +50,7 @@ export function parseConversations(
   if (!wholeError) {
     if (Array.isArray(whole) && whole.some((item) => isObject(item) && 'transcript' in item)) {
       // An array of conversations (a natural export shape), not a bare list of lines.
-      whole.forEach((item, i) => one(item, `${fileName}[${i}]`, `${base}:${i + 1}`));
+      for (const [i, item] of whole.entries()) one(item, `${fileName}[${i}]`, `${base}:${i + 1}`);
     } else {
       one(whole, fileName, base);
     }
