@@ -86,17 +86,89 @@ export function setTest(set: CharSet, ci: boolean, dotAll: boolean, ascii: boole
   return (cp) => (cp < 128 ? asciiTable[cp] === 1 : caseInsensitiveTest(set, cp, dotAll, ascii));
 }
 
+/**
+ * Python's extra case equivalences (re._casefix._EXTRA_CASES, CPython 3.11): lower-case forms that
+ * simple case mapping does not relate, such as final sigma and sigma, micro sign and mu, dotless i and i.
+ */
+const EXTRA_CASES = new Map<number, number[]>([
+  [0x69, [0x131]],
+  [0x73, [0x17f]],
+  [0xb5, [0x3bc]],
+  [0x131, [0x69]],
+  [0x17f, [0x73]],
+  [0x345, [0x3b9, 0x1fbe]],
+  [0x390, [0x1fd3]],
+  [0x3b0, [0x1fe3]],
+  [0x3b2, [0x3d0]],
+  [0x3b5, [0x3f5]],
+  [0x3b8, [0x3d1]],
+  [0x3b9, [0x345, 0x1fbe]],
+  [0x3ba, [0x3f0]],
+  [0x3bc, [0xb5]],
+  [0x3c0, [0x3d6]],
+  [0x3c1, [0x3f1]],
+  [0x3c2, [0x3c3]],
+  [0x3c3, [0x3c2]],
+  [0x3c6, [0x3d5]],
+  [0x3d0, [0x3b2]],
+  [0x3d1, [0x3b8]],
+  [0x3d5, [0x3c6]],
+  [0x3d6, [0x3c0]],
+  [0x3f0, [0x3ba]],
+  [0x3f1, [0x3c1]],
+  [0x3f5, [0x3b5]],
+  [0x432, [0x1c80]],
+  [0x434, [0x1c81]],
+  [0x43e, [0x1c82]],
+  [0x441, [0x1c83]],
+  [0x442, [0x1c84, 0x1c85]],
+  [0x44a, [0x1c86]],
+  [0x463, [0x1c87]],
+  [0x1c80, [0x432]],
+  [0x1c81, [0x434]],
+  [0x1c82, [0x43e]],
+  [0x1c83, [0x441]],
+  [0x1c84, [0x442, 0x1c85]],
+  [0x1c85, [0x442, 0x1c84]],
+  [0x1c86, [0x44a]],
+  [0x1c87, [0x463]],
+  [0x1c88, [0xa64b]],
+  [0x1e61, [0x1e9b]],
+  [0x1e9b, [0x1e61]],
+  [0x1fbe, [0x345, 0x3b9]],
+  [0x1fd3, [0x390]],
+  [0x1fe3, [0x3b0]],
+  [0xa64b, [0x1c88]],
+  [0xfb05, [0xfb06]],
+  [0xfb06, [0xfb05]],
+]);
+
 function caseInsensitiveTest(set: CharSet, cp: number, dotAll: boolean, ascii: boolean): boolean {
   if (set.any) return inSet(set, cp, dotAll, ascii);
   // As Python: a character is in a case-insensitive set when any of its case variants is; negation comes last.
   const positive: CharSet = { ranges: set.ranges, escapes: set.escapes, negated: false };
   let hit = inSet(positive, cp, dotAll, ascii);
-  const lo = simpleCase(cp, lowerCache, false);
+  // U+0130 (İ) is the one letter whose full lower case is two characters; its simple one is 'i'.
+  const lo = cp === 0x130 ? 0x69 : simpleCase(cp, lowerCache, false);
   const up = simpleCase(cp, upperCache, true);
   // Characters whose lower case is another's, e.g. 'K' (Kelvin sign) and 'k', meet through the upper case's lower.
   const upLo = simpleCase(up, lowerCache, false);
   hit ||=
     (lo !== cp && inSet(positive, lo, dotAll, ascii)) || (up !== cp && inSet(positive, up, dotAll, ascii));
   hit ||= upLo !== cp && upLo !== lo && inSet(positive, upLo, dotAll, ascii);
+  // Python compares simple lower cases: the Kelvin sign's is 'k', so it matches a 'K' in the pattern.
+  const loUp = simpleCase(lo, upperCache, true);
+  hit ||= loUp !== cp && loUp !== up && inSet(positive, loUp, dotAll, ascii);
+  if (!hit && !ascii) {
+    for (const extra of EXTRA_CASES.get(lo) ?? EXTRA_CASES.get(upLo) ?? []) {
+      if (
+        inSet(positive, extra, dotAll, ascii) ||
+        inSet(positive, simpleCase(extra, upperCache, true), dotAll, ascii)
+      ) {
+        hit = true;
+        break;
+      }
+    }
+  }
   return hit !== set.negated;
 }
