@@ -60,7 +60,8 @@ function post(url: string, init: { headers: Record<string, string>; body: string
 async function main(): Promise<void> {
   const pinned = pinSelf(0);
   const dir = mkdtempSync(join(tmpdir(), 'qm-bench-pipeline-'));
-  const sim = createCxoneSimulator({ latencyMs: LATENCY_MS });
+  // Precise: a plain 20 ms timer answers 20-22 ms late, which is not the condition the targets state.
+  const sim = createCxoneSimulator({ latencyMs: LATENCY_MS, preciseLatency: true });
   const simServer = await sim.listen(0);
   const secret = `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}`;
   const service = await spawnServer({

@@ -18,12 +18,10 @@ export const FINDINGS: Record<string, string> = {
     'profile the service with `npx tsx bench/ingest.ts --profile DIR` and read the summary (bench/lib/profile-summary.ts).',
   ].join('\n'),
   burst: [
-    "The job cycle has little slack: two 20 ms calls whose round trips take ~21.5-22.5 ms each here (the simulator's setTimeout fires at",
-    '20-21 ms, plus loopback and HTTP parsing on both sides), so 4 slots cannot exceed ~91-93/s on this machine whatever the service does.',
-    "The service's own share per job, after the changes that took the burst from 79.8/s to ~90.6/s (prepared statements; group commit in",
-    'batches of 64 with the loop free between them; undici request() instead of fetch; no fsync on job transitions; slots refilled on',
-    "p-queue's `next` event), is under 1 ms. What is left is the ingest phase: while the 1,200 burst webhooks are taken in (~0.4 s)",
+    'The job cycle has little slack: two 20 ms calls plus ~0.5 ms of HTTP on loopback each, and the service\'s own work per job (claim,',
+    'budget, scoring, body, finish: under 1 ms). The simulator answers after exactly 20 ms (preciseLatency: a plain timer fired 20-22 ms late,',
+    'which is not the condition the target states). What is left is the ingest phase: while the 1,200 burst webhooks are taken in (~0.4 s)',
     'the same event loop parses, verifies and commits them, and the four slots finish ~20 evaluations instead of ~35; after it the drain',
-    'runs at ~93/s. Five full runs on this machine measured 88.5, 89.4, 90.6, 90.8 and 91.7/s: at the target, within run-to-run noise.',
+    'runs at ~93/s. Runs on this machine measured 88.5-91.7/s: at the target, within run-to-run noise.',
   ].join('\n'),
 };
