@@ -52,6 +52,7 @@ class Parser {
   private pos = 0;
   private flags: Flags;
   private scopedFlags = false;
+  private readonly groupNames = new Set<string>();
   private ci: boolean;
 
   constructor(
@@ -171,6 +172,9 @@ class Parser {
     if (c === '(') return this.parseGroup();
     if (c === '[') return this.parseClass();
     if (c === '*' || c === '+' || c === '?') throw this.fail('nothing to repeat');
+    // `{2}` with nothing before it is a quantifier of nothing to Python; a stray `{` is a literal.
+    if (c === '{' && /^\{(\d+,?\d*|,\d*)\}/.test(this.src.slice(this.pos)))
+      throw this.fail('nothing to repeat');
     this.pos++;
     if (c === '.')
       return { t: 'set', set: { ranges: [], escapes: [], negated: false, any: true }, ci: false };
@@ -205,7 +209,12 @@ class Parser {
     if (rest.startsWith('(?P='))
       throw this.fail('backreferences are not supported (they cannot run in linear time)');
     if (rest.startsWith('(?(')) throw this.fail('conditional groups are not supported');
-    const named = /^\(\?P?<([A-Za-z_]\w*)>/.exec(rest);
+    // Python's named group is (?P<name>...); JavaScript's (?<name>...) is an error there.
+    const named = /^\(\?P<([A-Za-z_]\w*)>/.exec(rest);
+    if (named) {
+      if (this.groupNames.has(named[1]!)) throw this.fail(`redefinition of group name '${named[1]}'`);
+      this.groupNames.add(named[1]!);
+    }
     const scoped = /^\(\?([aimsux]*)(?:-([imsx]+))?:/.exec(rest);
     if (rest.startsWith('(?:')) this.pos += 3;
     else if (named) this.pos += named[0].length;
@@ -214,6 +223,7 @@ class Parser {
       // Scoped flags, e.g. (?i:...) or (?-i:...). Only case-insensitivity changes matching inside a group here.
       const on = m[1] ?? '';
       const off = m[2] ?? '';
+      if ([...off].some((f) => on.includes(f))) throw this.fail('bad inline flags: flag turned on and off');
       if (/[msxa]/.test(on + off)) throw this.fail('scoped flags other than i are not supported');
       savedCi = this.ci;
       if (on.includes('i')) this.ci = true;
@@ -256,7 +266,17 @@ class Parser {
       case 'S':
         return { t: 'set', set: { ranges: [], escapes: [c], negated: false }, ci: false };
     }
-    if (/[1-9]/.test(c)) throw this.fail('backreferences are not supported (they cannot run in linear time)');
+    if (/[1-9]/.test(c)) {
+      // As Python: three octal digits are a character (\101 is 'A'); anything else is a group reference.
+      const octal = /^[0-7]{2}/.exec(this.src.slice(this.pos));
+      if (/[0-7]/.test(c) && octal) {
+        const value = Number.parseInt(c + octal[0], 8);
+        if (value > 0o377) throw this.fail(`octal escape value \\${c}${octal[0]} outside of range 0-0o377`);
+        this.pos += 2;
+        return this.literal(value);
+      }
+      throw this.fail('backreferences are not supported (they cannot run in linear time)');
+    }
     return this.literal(this.escapedCodePoint(c));
   }
 
@@ -304,7 +324,12 @@ class Parser {
       }
       first = false;
       const lo = this.classAtom(set);
-      if (lo === null) continue;
+      if (lo === null) {
+        // `[\d-z]`: a shorthand cannot start a range.
+        if (this.peek() === '-' && this.src[this.pos + 1] !== ']' && this.src[this.pos + 1] !== undefined)
+          throw this.fail('bad character range');
+        continue;
+      }
       if (this.peek() === '-' && this.src[this.pos + 1] !== ']' && this.src[this.pos + 1] !== undefined) {
         this.pos++;
         const hi = this.classAtom(set);
