@@ -18,7 +18,7 @@ export const FINDINGS: Record<string, string> = {
     'profile the service with `npx tsx bench/ingest.ts --profile DIR` and read the summary (bench/lib/profile-summary.ts).',
   ].join('\n'),
   burst: [
-    'The job cycle has little slack: two 20 ms calls plus ~0.5 ms of HTTP on loopback each, and the service\'s own work per job (claim,',
+    "The job cycle has little slack: two 20 ms calls plus ~0.5 ms of HTTP on loopback each, and the service's own work per job (claim,",
     'budget, scoring, body, finish: under 1 ms). The simulator answers after exactly 20 ms (preciseLatency: a plain timer fired 20-22 ms late,',
     'which is not the condition the target states). What is left is the ingest phase: while the 1,200 burst webhooks are taken in (~0.4 s)',
     'the same event loop parses, verifies and commits them, and the four slots finish ~20 evaluations instead of ~35; after it the drain',
