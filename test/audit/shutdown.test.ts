@@ -1,24 +1,10 @@
 /**
  * Audit: SIGTERM of `npm start` (README: "requests and jobs in flight get SHUTDOWN_GRACE_SECONDS").
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import {
-  addConversations,
-  announce,
-  killChildren,
-  type ProcessFixture,
-  processFixture,
-  waitFor,
-} from '../support/process.js';
+import { expect, it } from 'vitest';
+import { addConversations, announce, useProcessFixture, waitFor } from '../support/process.js';
 
-let fx: ProcessFixture;
-beforeEach(async () => {
-  fx = await processFixture();
-});
-afterEach(async () => {
-  await killChildren();
-  await fx.close();
-});
+const fx = useProcessFixture();
 
 // BUG (src/service.ts stop(): `await Promise.all([server.close(grace), worker.stop(grace)])`, then
 // `await Promise.race([sweeping, clock.sleep(grace)])`): a sweep pass in flight is not aborted and

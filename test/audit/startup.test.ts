@@ -4,24 +4,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import {
-  killChildren,
-  type ProcessFixture,
-  processFixture,
-  spawnService,
-  spawnSweep,
-} from '../support/process.js';
+import { spawnService, spawnSweep, useProcessFixture } from '../support/process.js';
 
-let fx: ProcessFixture;
-beforeEach(async () => {
-  fx = await processFixture();
-});
-afterEach(async () => {
-  await killChildren();
-  await fx.close();
-});
+const fx = useProcessFixture();
 
 const plainLines = (text: string) => text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
 

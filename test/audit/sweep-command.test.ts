@@ -2,25 +2,10 @@
  * Audit: `npm run sweep` — exit codes per the contract ("exits 0, non-zero when CXone cannot be
  * reached or refuses the credentials") and what it does on SIGINT/SIGTERM.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import {
-  addConversations,
-  type Child,
-  killChildren,
-  type ProcessFixture,
-  processFixture,
-  spawnSweep,
-  waitFor,
-} from '../support/process.js';
+import { expect, it } from 'vitest';
+import { addConversations, type Child, spawnSweep, useProcessFixture, waitFor } from '../support/process.js';
 
-let fx: ProcessFixture;
-beforeEach(async () => {
-  fx = await processFixture();
-});
-afterEach(async () => {
-  await killChildren();
-  await fx.close();
-});
+const fx = useProcessFixture();
 
 async function exitWithin(child: Child, ms: number) {
   const timer = new Promise<undefined>((r) => setTimeout(() => r(undefined), ms));

@@ -5,30 +5,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deliverWebhook, webhookEvent } from '../../src/simulator/index.js';
 import {
   addConversations,
   announce,
   inParallel,
   jobStates,
-  killChildren,
-  type ProcessFixture,
-  processFixture,
   TRANSCRIPT_MARKER,
+  useProcessFixture,
   waitFor,
 } from '../support/process.js';
 
-let fx: ProcessFixture;
-
-beforeEach(async () => {
-  fx = await processFixture();
-});
-
-afterEach(async () => {
-  await killChildren();
-  await fx.close();
-});
+const fx = useProcessFixture();
 
 describe('kill -9', () => {
   it('every webhook answered 2xx survives a kill -9 mid-stream', async () => {

@@ -4,29 +4,19 @@
  * and the next process finishes the rest with exactly one evaluation each.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deliverWebhook, webhookEvent } from '../../src/simulator/index.js';
 import {
   addConversations,
   announce,
   jobStates,
-  killChildren,
   type ProcessFixture,
-  processFixture,
   sleep,
+  useProcessFixture,
   waitFor,
 } from '../support/process.js';
 
-let fx: ProcessFixture;
-
-beforeEach(async () => {
-  fx = await processFixture();
-});
-
-afterEach(async () => {
-  await killChildren();
-  await fx.close();
-});
+const fx = useProcessFixture();
 
 /** Delivers new webhooks until `done` resolves; answers the statuses (0 = connection refused/reset). */
 async function keepDelivering(url: string, secret: string, done: Promise<unknown>): Promise<number[]> {

@@ -5,26 +5,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  killChildren,
-  type ProcessFixture,
-  processFixture,
-  spawnService,
-  waitFor,
-  waitForHttp,
-} from '../support/process.js';
+import { describe, expect, it } from 'vitest';
+import { spawnService, useProcessFixture, waitFor, waitForHttp } from '../support/process.js';
 
-let fx: ProcessFixture;
-
-beforeEach(async () => {
-  fx = await processFixture();
-});
-
-afterEach(async () => {
-  await killChildren();
-  await fx.close();
-});
+const fx = useProcessFixture();
 
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 const noStackTrace = (text: string) => expect(text).not.toMatch(/^\s+at /m);

@@ -3,28 +3,17 @@
  * credentials (one clear stderr line each besides the JSON log), and exit 0 with a summary whose counts
  * match what happened when some transcripts are still being made.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   addConversations,
   freePort,
   jobStates,
-  killChildren,
-  type ProcessFixture,
-  processFixture,
   spawnSweep,
   TRANSCRIPT_MARKER,
+  useProcessFixture,
 } from '../support/process.js';
 
-let fx: ProcessFixture;
-
-beforeEach(async () => {
-  fx = await processFixture();
-});
-
-afterEach(async () => {
-  await killChildren();
-  await fx.close();
-});
+const fx = useProcessFixture();
 
 /** stderr without the JSON log lines: what an operator reads. */
 const plainLines = (stderr: string) =>

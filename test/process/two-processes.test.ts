@@ -3,29 +3,18 @@
  * evaluation, the sweep exits 0 with its summary, and the two together keep one CXone call budget
  * (it is kept in the database, not per process).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   addConversations,
   announce,
   jobStates,
-  killChildren,
-  type ProcessFixture,
-  processFixture,
   sleep,
   spawnSweep,
+  useProcessFixture,
   waitFor,
 } from '../support/process.js';
 
-let fx: ProcessFixture;
-
-beforeEach(async () => {
-  fx = await processFixture();
-});
-
-afterEach(async () => {
-  await killChildren();
-  await fx.close();
-});
+const fx = useProcessFixture();
 
 describe('npm start and npm run sweep on one database', () => {
   it('exactly one evaluation per conversation; the sweep exits 0 and prints its summary', async () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { afterEach, beforeEach } from 'vitest';
 import {
   type CxoneSimulator,
   type CxoneSimulatorOptions,
@@ -260,6 +261,29 @@ export async function processFixture(options: CxoneSimulatorOptions = {}): Promi
 }
 
 /** Job states by conversation id. */
+/**
+ * One fresh fixture per test: set up before each, and after each every spawned child is killed and
+ * the fixture closed. The returned object always stands for the running test's fixture.
+ */
+export function useProcessFixture(options: CxoneSimulatorOptions = {}): ProcessFixture {
+  let current: ProcessFixture | undefined;
+  beforeEach(async () => {
+    current = await processFixture(options);
+  });
+  afterEach(async () => {
+    await killChildren();
+    await current?.close();
+    current = undefined;
+  });
+  return new Proxy({} as ProcessFixture, {
+    get(_target, key) {
+      if (!current) throw new Error('the process fixture is only there inside a test');
+      const value = Reflect.get(current, key);
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
+}
+
 export function jobStates(db: Database.Database): Map<string, { state: string; leaseOwner: string | null }> {
   const rows = db
     .prepare('SELECT conversation_id AS id, state, lease_owner AS leaseOwner FROM jobs')
