@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     if (!interrupted.signal.aborted) await worker.stop(config.shutdownGraceMs);
     progress('');
 
-    const states = countStates(core.jobs, sweep.conversationIds);
+    const states = core.jobs.countByState(sweep.conversationIds);
     const waiting = states.waiting_transcript + states.waiting_agent + states.due + states.in_progress;
     const lines = [
       `sweep: ${sweep.seen} completed conversation(s) in the window, ${sweep.created} new, ${sweep.pages} page(s)`,
@@ -94,16 +94,6 @@ async function main(): Promise<void> {
   } finally {
     await core.close();
   }
-}
-
-function countStates(jobs: import('../store/jobs.js').JobStore, ids: string[]) {
-  const total = jobs.countByState([]);
-  // SQLite limits bound parameters: count in chunks.
-  for (let i = 0; i < ids.length; i += 500) {
-    const part = jobs.countByState(ids.slice(i, i + 500));
-    for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += part[key];
-  }
-  return total;
 }
 
 main().catch((error: unknown) => {

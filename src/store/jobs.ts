@@ -14,9 +14,6 @@ export interface ConversationFacts {
   endTime?: string | null;
 }
 
-export const RUNNABLE_STATES: JobState[] = ['due', 'waiting_transcript'];
-export const TERMINAL_STATES: JobState[] = ['submitted', 'skipped', 'failed'];
-
 const NO_AGENT = 'conversation has no agent: it cannot be evaluated';
 
 /**
@@ -309,6 +306,7 @@ export class JobStore {
     return (this.nextRetryStatement.get(this.formId) as { at: number | null }).at;
   }
 
+  /** Jobs of this form per state; only those of `conversationIds` when given. */
   countByState(conversationIds?: string[]): Record<JobState, number> {
     const counts: Record<JobState, number> = {
       waiting_agent: 0,
@@ -319,14 +317,18 @@ export class JobStore {
       skipped: 0,
       failed: 0,
     };
-    if (conversationIds && conversationIds.length === 0) return counts;
-    const filter = conversationIds
-      ? ` AND conversation_id IN (${conversationIds.map(() => '?').join(', ')})`
-      : '';
-    const rows = this.sqlite
-      .prepare(`SELECT state, count(*) AS n FROM jobs WHERE form_id = ?${filter} GROUP BY state`)
-      .all(this.formId, ...(conversationIds ?? [])) as { state: JobState; n: number }[];
-    for (const row of rows) counts[row.state] = row.n;
+    const add = (filter: string, ids: string[]) => {
+      const rows = this.sqlite
+        .prepare(`SELECT state, count(*) AS n FROM jobs WHERE form_id = ?${filter} GROUP BY state`)
+        .all(this.formId, ...ids) as { state: JobState; n: number }[];
+      for (const row of rows) counts[row.state] += row.n;
+    };
+    if (!conversationIds) add('', []);
+    // SQLite bounds the number of parameters in one statement: count in chunks.
+    for (let i = 0; conversationIds && i < conversationIds.length; i += 500) {
+      const chunk = conversationIds.slice(i, i + 500);
+      add(` AND conversation_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+    }
     return counts;
   }
 

@@ -2,8 +2,6 @@ import { and, desc, eq } from 'drizzle-orm';
 import type { Db } from './db.js';
 import { sweeps } from './schema.js';
 
-export type SweepRow = typeof sweeps.$inferSelect;
-
 export class SweepStore {
   constructor(private readonly db: Db) {}
 

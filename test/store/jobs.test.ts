@@ -196,3 +196,14 @@ describe('requeue', () => {
     expect(jobs.get('s1')!.state).toBe('due');
   });
 });
+
+it('counts the states of more conversations than one SQLite statement can bind', () => {
+  const ids = Array.from({ length: 1_200 }, (_, i) => `c${i}`);
+  jobs.transaction(() => {
+    for (const id of ids) jobs.onSwept({ conversationId: id, agentId: 'a' }, NOW);
+  });
+  expect(jobs.countByState(ids).due).toBe(1_200);
+  expect(jobs.countByState(ids.slice(0, 3)).due).toBe(3);
+  expect(jobs.countByState([]).due).toBe(0);
+  expect(jobs.countByState().due).toBe(1_200);
+});
