@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createCxoneSimulator, DEFAULT_SIMULATOR_FORM } from '../src/simulator/index.js';
+import { createCxoneSimulator, settingsForSimulator } from '../src/simulator/index.js';
 import { type ServerChild, spawnServer } from './lib/child.js';
 import { createDeliveryFactory, type DeliveryFactory } from './lib/deliveries.js';
 import { count, type LoadResult, otherStatuses, runLoad } from './lib/loadgen.js';
@@ -78,14 +78,10 @@ async function main(): Promise<void> {
       logFile: join(dir, 'service.log'),
       ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}),
       env: {
+        ...settingsForSimulator(sim, simServer.url),
         PORT: '0',
-        HOST: '127.0.0.1',
         DATABASE_PATH: dbPath,
-        CXONE_BASE_URL: simServer.url,
-        CXONE_CLIENT_ID: sim.clientId,
-        CXONE_CLIENT_SECRET: sim.clientSecret,
         WEBHOOK_SECRET: factory.secret,
-        QM_FORM_ID: DEFAULT_SIMULATOR_FORM.id,
         LOG_LEVEL: 'info',
       },
     });

@@ -21,9 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createCxoneSimulator,
-  DEFAULT_SIMULATOR_FORM,
   generateSampleConversations,
   type SampleConversation,
+  settingsForSimulator,
   signedRequest,
   webhookEvent,
 } from '../src/simulator/index.js';
@@ -70,14 +70,10 @@ async function main(): Promise<void> {
     logFile: join(dir, 'service.log'),
     ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}),
     env: {
+      ...settingsForSimulator(sim, simServer.url),
       PORT: '0',
-      HOST: '127.0.0.1',
       DATABASE_PATH: join(dir, 'qm.sqlite'),
-      CXONE_BASE_URL: simServer.url,
-      CXONE_CLIENT_ID: sim.clientId,
-      CXONE_CLIENT_SECRET: sim.clientSecret,
       WEBHOOK_SECRET: secret,
-      QM_FORM_ID: DEFAULT_SIMULATOR_FORM.id,
       WORKER_CONCURRENCY: String(CONCURRENCY),
       CXONE_MAX_REQUESTS_PER_MINUTE: String(BUDGET),
       SWEEP_INTERVAL_SECONDS: '0',

@@ -13,6 +13,7 @@ import {
   DEFAULT_SIMULATOR_FORM,
   deliverWebhook,
   generateSampleConversations,
+  settingsForSimulator,
   webhookEvent,
 } from '../simulator/index.js';
 import { processOwner, reportProblems } from './env.js';
@@ -40,14 +41,10 @@ async function main(): Promise<void> {
   const simServer = await sim.listen(0);
 
   const loaded = loadConfig({
+    ...settingsForSimulator(sim, simServer.url),
     PORT: '0',
-    HOST: '127.0.0.1',
     DATABASE_PATH: join(dir, 'qm.sqlite'),
-    CXONE_BASE_URL: simServer.url,
-    CXONE_CLIENT_ID: sim.clientId,
-    CXONE_CLIENT_SECRET: sim.clientSecret,
     WEBHOOK_SECRET: secret,
-    QM_FORM_ID: DEFAULT_SIMULATOR_FORM.id,
     WORKER_CONCURRENCY: '4',
     CXONE_MAX_REQUESTS_PER_MINUTE: '600',
     SWEEP_INTERVAL_SECONDS: '3',

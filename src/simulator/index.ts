@@ -1,3 +1,4 @@
 export * from './sample-data.js';
+export * from './service-settings.js';
 export * from './simulator.js';
 export * from './webhooks.js';

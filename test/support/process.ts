@@ -16,9 +16,9 @@ import {
   type CxoneSimulator,
   type CxoneSimulatorOptions,
   createCxoneSimulator,
-  DEFAULT_SIMULATOR_FORM,
   deliverWebhook,
   type RunningSimulator,
+  settingsForSimulator,
   webhookEvent,
 } from '../../src/simulator/index.js';
 
@@ -213,14 +213,10 @@ export async function processFixture(options: CxoneSimulatorOptions = {}): Promi
     simServer,
     async settings(overrides = {}) {
       return minimalEnv({
+        ...settingsForSimulator(sim, simServer.url),
         PORT: String(await freePort()),
-        HOST: '127.0.0.1',
         DATABASE_PATH: dbPath,
-        CXONE_BASE_URL: simServer.url,
-        CXONE_CLIENT_ID: sim.clientId,
-        CXONE_CLIENT_SECRET: sim.clientSecret,
         WEBHOOK_SECRET: secret,
-        QM_FORM_ID: DEFAULT_SIMULATOR_FORM.id,
         TRANSCRIPT_FIRST_CHECK_SECONDS: '0.2',
         TRANSCRIPT_RETRY_SECONDS: '0.2',
         RETRY_BASE_SECONDS: '0.1',
