@@ -53,38 +53,31 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const result: SweepResult = { ok: false, pages: 0, seen: 0, created: 0, skipped: 0, conversationIds: [] };
   let pageToken: string | null = null;
 
+  /** Records how the pass ended, logs its one line, and answers the result. */
+  const end = (how: 'finished' | 'failed' | 'interrupted', error?: string): SweepResult => {
+    result.ok = how === 'finished';
+    const counts = { pages: result.pages, seen: result.seen, created: result.created };
+    sweeps.finish(id, clock.now(), { ok: result.ok, ...counts, ...(error ? { error } : {}) });
+    const line = {
+      ...counts,
+      durationMs: clock.now() - startedAt,
+      horizon: new Date(horizon).toISOString(),
+      error,
+    };
+    if (how === 'failed') log.warn(line, 'sweep failed');
+    else log.info(line, `sweep ${how}`);
+    return result;
+  };
+
   for (;;) {
     if (options.signal?.aborted) {
       result.interrupted = true;
-      sweeps.finish(id, clock.now(), {
-        ok: false,
-        pages: result.pages,
-        seen: result.seen,
-        created: result.created,
-        error: 'interrupted',
-      });
-      log.info({ pages: result.pages, seen: result.seen, created: result.created }, 'sweep interrupted');
-      return result;
+      return end('interrupted', 'interrupted');
     }
     const page = await fetchPage(options, pageToken);
     if (!page.ok) {
       result.error = page.error;
-      sweeps.finish(id, clock.now(), {
-        ...result,
-        ok: false,
-        error: `${page.error.call}: ${page.error.message}`,
-      });
-      log.warn(
-        {
-          pages: result.pages,
-          seen: result.seen,
-          created: result.created,
-          durationMs: clock.now() - startedAt,
-          error: page.error.message,
-        },
-        'sweep failed',
-      );
-      return result;
+      return end('failed', `${page.error.call}: ${page.error.message}`);
     }
     result.pages++;
     let reachedHorizon = false;
@@ -117,24 +110,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     pageToken = page.value.nextPageToken;
     if (reachedHorizon || !pageToken || page.value.conversations.length === 0) break;
   }
-  result.ok = true;
-  sweeps.finish(id, clock.now(), {
-    ok: true,
-    pages: result.pages,
-    seen: result.seen,
-    created: result.created,
-  });
-  log.info(
-    {
-      pages: result.pages,
-      seen: result.seen,
-      created: result.created,
-      horizon: new Date(horizon).toISOString(),
-      durationMs: clock.now() - startedAt,
-    },
-    'sweep finished',
-  );
-  return result;
+  return end('finished');
 }
 
 async function fetchPage(
