@@ -1,3 +1,0 @@
-export * from './budget.js';
-export * from './client.js';
-export * from './types.js';
