@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluationComment, formatScore, parseTimestamp, scoreTranscript } from '../../src/scoring/index.js';
-import { call, nativeRubric, rubricOf } from './helpers.js';
+import { evaluationComment, formatScore, parseRubric, scoreTranscript } from '../../src/scoring/index.js';
+import { call, nativeRubric, rubricOf } from '../support/scoring.js';
 
 const TUTORIAL = readFileSync(new URL('../../rubrics/tutorial.yaml', import.meta.url), 'utf8');
 
@@ -305,17 +305,59 @@ describe('native rules', () => {
   });
 });
 
-describe('timestamps', () => {
-  it.each([
-    ['00:01:23.5', 83.5],
-    ['01:23', 83],
-    ['83.5', 83.5],
-    ['1:02:03', 3723],
-    ['2024-05-10T14:30:00Z', Date.UTC(2024, 4, 10, 14, 30) / 1000],
-    ['', null],
-    ['soon', null],
-    ['00:99:00', null],
-  ])('%j', (raw, seconds) => {
-    expect(parseTimestamp(raw)?.seconds ?? null).toBe(seconds);
+describe('tutorial shape: matches as Python does', () => {
+  // Python: re.search("(hello)?", "") matches, so the tutorial scores score_if_present.
+  it('scores an empty transcript 100 with a pattern that matches the empty string', () => {
+    const rubric = rubricOf('optional_greeting: {pattern: "(hello)?", weight: 1}\n', 'tutorial.yaml');
+    const result = scoreTranscript(rubric, []);
+    expect(result.rules[0]!.score).toBe(100);
+    expect(result.overallScore).toBe(100);
   });
+
+  // Python's IGNORECASE treats ς, σ and Σ as one letter. `\s+` sends this pattern to the automaton
+  // engine, which applies Python's extra case equivalences (docs/rubrics.md section 4).
+  it('matches Greek final sigma case-insensitively on the automaton engine', () => {
+    const rubric = rubricOf('terms: {pattern: "\\\\bτους\\\\s+ορους\\\\b", weight: 1}\n', 'tutorial.yaml');
+    const result = scoreTranscript(rubric, call('A: ΔΕΧΕΣΤΕ ΤΟΥΣ ΟΡΟΥΣ;'));
+    expect(result.rules[0]!.outcome).toBe('pass');
+  });
+
+  it('matches Greek final sigma case-insensitively on the native engine', () => {
+    const rubric = rubricOf('terms: {pattern: "\\\\bτους\\\\b", weight: 1}\n', 'tutorial.yaml');
+    expect(scoreTranscript(rubric, call('A: ΔΕΧΕΣΤΕ ΤΟΥΣ ΟΡΟΥΣ;')).rules[0]!.outcome).toBe('pass');
+  });
+
+  // docs/rubrics.md section 4: `\s` is JavaScript's whitespace plus Python's \x1c-\x1f and \x85 on both
+  // engines. Without unbounded repetition this pattern runs on the native engine.
+  it('treats U+0085 as whitespace for \\s on the native engine', () => {
+    const rubric = rubricOf("hold: {pattern: '\\bwait\\sa moment\\b', weight: 1}\n", 'tutorial.yaml');
+    expect(scoreTranscript(rubric, call('A: please wait\u0085a moment')).rules[0]!.outcome).toBe('pass');
+  });
+
+  // Contract: the tutorial's shape is accepted as it is, and its composite is 0 when the total
+  // weight is 0 (Python: total_score = 0.0). The native shape refuses all-zero weights.
+  it('accepts a tutorial-shape rubric whose weights are all 0 and scores it 0', () => {
+    const parsed = parseRubric('a: {pattern: x, weight: 0}\n', 'tutorial.yaml');
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(scoreTranscript(parsed.rubric, call('A: x')).overallScore).toBe(0);
+  });
+});
+
+describe('a rubric pattern cannot stall scoring', () => {
+  // Counting a rule's occurrences must not rescan the rest of the turn after each match: with a
+  // pattern whose optional tail stays alive to the end of the line (`\w+(.*\?)?`) that is quadratic
+  // (36,000 characters took ~5 s).
+  it('scores one long turn in linear time with a pattern whose optional tail runs to the end of the line', () => {
+    const rubric = rubricOf(
+      'name: T\nversion: "1"\nrules:\n  - name: hold\n    patterns: \'\\w+(.*\\?)?\'\n',
+    );
+    const text = 'please hold '.repeat(3000); // 36,000 characters, one turn
+    const t0 = performance.now();
+    const result = scoreTranscript(rubric, call(`A: ${text}`));
+    const ms = performance.now() - t0;
+    expect(result.rules[0]!.outcome).toBe('pass');
+    // A linear scan of 36 KB takes a few milliseconds; 1 s is a generous bound.
+    expect(ms).toBeLessThan(1000);
+  }, 20_000);
 });

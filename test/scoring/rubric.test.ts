@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorsOf, nativeRubric } from './helpers.js';
+import { parseRubric } from '../../src/scoring/index.js';
+import { errorsOf, nativeRubric } from '../support/scoring.js';
 
 const one = (body: string) => nativeRubric(`  - name: verification\n${body.replace(/^/gm, '    ')}\n`);
 
@@ -158,4 +159,38 @@ describe('rubric validation: one line per problem, naming file, rule and field',
     const errors = errorsOf('{"greeting": {"pattern": "hi"}}', 'rubrics/mine.json');
     expect(errors).toEqual(["rubrics/mine.json: rule 'greeting': `weight` is required"]);
   });
+});
+
+describe('rubric shape and fields', () => {
+  // A document with `rules` is the native shape: rules given as a map are a mistake in it, not a
+  // tutorial-shape rubric with rules called 'name' and 'version'.
+  it('says `rules` must be a list when a native rubric gives rules as a map', () => {
+    const parsed = parseRubric(
+      'name: Collections\nversion: "1"\nrules:\n  greeting: {phrases: hello}\n',
+      'rubric.yaml',
+    );
+    expect(parsed.ok).toBe(false);
+    const errors = parsed.ok ? [] : parsed.errors;
+    expect(errors.some((e) => e.includes('`rules`') && e.includes('list'))).toBe(true);
+    expect(errors.some((e) => e.includes("rule 'name'") || e.includes("rule 'version'"))).toBe(false);
+  });
+
+  // docs/rubrics.md section 2: a number is read as text, as written (2.10 and 2.1 are two versions).
+  it('keeps `version: 2.10` as "2.10"', () => {
+    const parsed = parseRubric('name: X\nversion: 2.10\nrules:\n  - {name: g, phrases: hello}\n', 'r.yaml');
+    expect(parsed.ok && parsed.rubric.version).toBe('2.10');
+  });
+});
+
+describe('patterns Python rejects are refused at load (docs/rubrics.md section 4)', () => {
+  const tutorialRule = (pattern: string) => `r: {pattern: '${pattern}', weight: 1}\n`;
+
+  // Python 3.11's re.compile: "unknown extension ?<n", "nothing to repeat", "bad character range
+  // \d-z", "flag turned on and off", "redefinition of group name", "nothing to repeat".
+  it.each([['(?<n>x)'], ['{2}x'], ['[\\d-z]'], ['(?i-i:x)'], ['(?P<a>x)(?P<a>y)'], ['{,}']])(
+    'refuses %s, which Python rejects',
+    (pattern) => {
+      expect(parseRubric(tutorialRule(pattern), 'tutorial.yaml').ok).toBe(false);
+    },
+  );
 });

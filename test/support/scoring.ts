@@ -1,11 +1,13 @@
 import { parseRubric, type Rubric, type TranscriptLine } from '../../src/scoring/index.js';
 
+/** The rubric `text` defines; throws with its errors when it does not load. */
 export function rubricOf(text: string, file = 'rubric.yaml'): Rubric {
   const parsed = parseRubric(text, file);
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
   return parsed.rubric;
 }
 
+/** The errors that refuse the rubric `text`; throws when it loads. */
 export function errorsOf(text: string, file = 'rubric.yaml'): string[] {
   const parsed = parseRubric(text, file);
   if (parsed.ok) throw new Error('expected the rubric to be refused');
@@ -22,6 +24,7 @@ export function call(...turns: string[]): TranscriptLine[] {
   });
 }
 
+/** A native-shape rubric around `rules` (YAML list items). */
 export function nativeRubric(rules: string, extra = ''): string {
   return `name: Test\nversion: "1"\n${extra}rules:\n${rules}`;
 }
