@@ -83,6 +83,19 @@ describe('loadConfig', () => {
     const r = loadConfig({ ...minimal, PORT: '', SWEEP_INTERVAL_SECONDS: '0' });
     expect(r.ok && [r.config.port, r.config.sweep.intervalMs]).toEqual([8080, 0]);
   });
+
+  it('a malformed setting does not hide a missing required one', () => {
+    const r = loadConfig({
+      CXONE_ORG: 'acme',
+      CXONE_CLIENT_SECRET: 'secret-value',
+      WEBHOOK_SECRET: 'whsec_c2VjcmV0',
+      PORT: 'abc',
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.some((p) => p.startsWith('PORT:'))).toBe(true);
+    expect(r.problems.some((p) => p.startsWith('CXONE_CLIENT_ID:'))).toBe(true);
+  });
 });
 
 describe('.env.example and README', () => {

@@ -4,7 +4,8 @@ import { createSlidingWindowBudget } from '../../src/cxone/budget.js';
 import { createCxoneClient, DEFAULT_CXONE_PATHS, parseRetryAfterMs } from '../../src/cxone/client.js';
 import type { EvaluationBody, RequestBudget } from '../../src/cxone/types.js';
 import { type CxoneSimulatorOptions, maxCallsInAnyWindow } from '../../src/simulator/index.js';
-import { type SimulatorHarness, startSimulator, waitFor } from '../support/simulator.js';
+import { type SimulatorHarness, startSimulator } from '../support/simulator.js';
+import { waitFor } from '../support/wait.js';
 
 const harnesses: SimulatorHarness[] = [];
 afterEach(async () => {
@@ -185,7 +186,7 @@ describe('rate limiting (429)', () => {
     await client.getForm('form-demo'); // token in hand
     h.sim.failNext('form', { status: 429, retryAfter: 1 });
     const first = client.getForm('form-demo');
-    await waitFor(() => budget.pauses.length === 1);
+    await waitFor('the pause for the 429', () => budget.pauses.length === 1, 3_000, 5);
     const second = client.getTranscript('conv-1');
     const [a, b] = await Promise.all([first, second]);
     expect(a.ok && b.ok).toBe(true);
@@ -298,7 +299,7 @@ describe('failures as values', () => {
     const result = await client.getForm('form-demo');
     expect(Date.now() - started).toBeLessThan(1500);
     expect(result).toMatchObject({ ok: false, error: { kind: 'timeout', retryable: true, call: 'getForm' } });
-    await waitFor(() => h.sim.callsOf('form').at(-1)?.clientClosed === true);
+    await waitFor('the socket closed', () => h.sim.callsOf('form').at(-1)?.clientClosed === true, 3_000, 5);
   });
 
   it('the timeout covers reading the body, not only the headers', async () => {
@@ -489,7 +490,7 @@ describe('the calls', () => {
     await client.getForm('form-demo');
     h.sim.hangNext('form');
     const pending = client.getForm('form-demo');
-    await waitFor(() => h.sim.callsOf('form').length === 2);
+    await waitFor('the second form call', () => h.sim.callsOf('form').length === 2, 3_000, 5);
     await client.close();
     expect(await pending).toMatchObject({ ok: false, error: { kind: 'network' } });
   });
@@ -518,7 +519,7 @@ describe('the call budget', () => {
     );
     // Time moves only in steps while nothing is on the wire; each request is stamped when it leaves.
     for (let step = 0; step < 100 && done < calls.length; step++) {
-      await waitFor(() => inFlight === 0);
+      await waitFor('nothing on the wire', () => inFlight === 0, 3_000, 5);
       await new Promise((r) => setTimeout(r, 2));
       await clock.advance(5_000);
     }
@@ -527,5 +528,28 @@ describe('the call budget', () => {
     expect(h.sim.callLog).toHaveLength(11);
     expect(sentAt).toHaveLength(11);
     expect(maxCallsInAnyWindow(sentAt, 60_000)).toBe(3);
+  });
+});
+
+describe('a 429 after the client has sat out its own waits', () => {
+  // The budget is shared by every call (and, in the service, by every process through the
+  // database), so the last Retry-After must pause it too, even when this call gives up.
+  it('still pauses every further call for its Retry-After', async () => {
+    const h = await start();
+    const client = h.client();
+    // Five short 429s the client sits out itself, then one asking for 2 s.
+    h.sim.failNext('form', { status: 429, count: 5, retryAfter: '0.02' });
+    h.sim.failNext('form', { status: 429, count: 1, retryAfter: 2 });
+    const first = await client.getForm('form-demo');
+    expect(first.ok).toBe(false);
+    if (!first.ok) expect(first.error.kind).toBe('rate_limited');
+    const lastRefusal = h.sim.callsOf('form').at(-1)!;
+    expect(lastRefusal.status).toBe(429);
+
+    // Any further call waits until the last Retry-After (2 s) has passed.
+    const second = await client.getForm('form-demo');
+    expect(second.ok).toBe(true);
+    const next = h.sim.callsOf('form').at(-1)!;
+    expect(next.at - lastRefusal.at).toBeGreaterThanOrEqual(1_900);
   });
 });

@@ -1,6 +1,6 @@
 import pino from 'pino';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock, systemClock } from '../../src/clock.js';
 import { runSweep, type SweepOptions } from '../../src/pipeline/sweep.js';
 import { SweepStore } from '../../src/store/sweeps.js';
 import { goodTranscript, pipelineHarness } from '../support/harness.js';
@@ -129,4 +129,29 @@ it('retries a page after a transient failure', async () => {
   const result = await driven(sweep({ pageAttempts: 4 }));
   expect(result.ok).toBe(true);
   expect(result.created).toBe(1);
+});
+
+describe('a CXone outage longer than the retry budget', () => {
+  // The worker gives up on transient failures after MAX_ATTEMPTS; the conversation still has an agent
+  // and a transcript, so the next sweep once CXone is healthy must make the job due again rather
+  // than leave it alone as already known.
+  it('a conversation failed by a CXone outage is evaluated once CXone is back and a sweep runs', async () => {
+    h.addConversation('outage-1');
+    // A short outage: every attempt the worker is allowed gets a 503.
+    h.sim.failNext('transcript', { status: 503, count: 4 });
+    const during = h.worker('w1', { maxAttempts: 4 });
+    await during.runUntilIdle(5_000);
+    await during.stop(1_000);
+    expect(h.jobs.get('outage-1')!.state).toBe('failed');
+
+    // CXone is healthy again; the reconciliation pass runs (in real time), then the worker.
+    const result = await sweep({ clock: systemClock, owner: 'sweep', lookbackMs: HOUR, safetyMarginMs: 0 });
+    expect(result.ok).toBe(true);
+    expect(result.conversationIds).toContain('outage-1');
+    const after = h.worker('w2');
+    await after.runUntilIdle(5_000);
+    await after.stop(1_000);
+
+    expect(h.sim.evaluationsFor('outage-1')).toHaveLength(1);
+  });
 });

@@ -14,8 +14,8 @@ import {
   jobStates,
   TRANSCRIPT_MARKER,
   useProcessFixture,
-  waitFor,
 } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 
 const fx = useProcessFixture();
 

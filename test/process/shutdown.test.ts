@@ -1,7 +1,8 @@
 /**
  * SIGTERM of `npm start` with jobs in flight: no new webhook is answered 2xx, running jobs finish
- * (or, past SHUTDOWN_GRACE_SECONDS, are handed back), the process exits 0 in time, no job stays leased,
- * and the next process finishes the rest with exactly one evaluation each.
+ * (or, past SHUTDOWN_GRACE_SECONDS, are handed back), the process exits 0 within one grace period (a
+ * sweep pass in flight included), no job stays leased, and the next process finishes the rest with
+ * exactly one evaluation each.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -11,10 +12,9 @@ import {
   announce,
   jobStates,
   type ProcessFixture,
-  sleep,
   useProcessFixture,
-  waitFor,
 } from '../support/process.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const fx = useProcessFixture();
 
@@ -137,5 +137,31 @@ describe('SIGTERM', () => {
     expect(stopped?.released).toBeGreaterThan(0);
     fx.sim.setLatency(50);
     await restartFinishes(ids, settings, db);
+  });
+
+  // A sweep pass in flight is stopped within the same grace period as the jobs, not after it: two
+  // grace periods in a row (20 s by default) would outlast Docker's 10 s stop timeout.
+  it('a job and a sweep both in flight: SIGTERM exits within one grace period', async () => {
+    const [id] = addConversations(fx.sim, 1, 'term');
+    fx.sim.hangNext('query', 10);
+    fx.sim.hangNext('transcript', 10);
+    const { child, url } = await fx.startService({
+      SWEEP_INTERVAL_SECONDS: '3600',
+      SHUTDOWN_GRACE_SECONDS: '2',
+      CXONE_TIMEOUT_MS: '20000',
+    });
+    await announce(url, fx.secret, fx.sim, id!);
+    await waitFor(
+      'a sweep query and a transcript fetch both hanging',
+      () => fx.sim.callsOf('query').length > 0 && fx.sim.callsOf('transcript').length > 0,
+      10_000,
+      10,
+    );
+    const termAt = Date.now();
+    child.kill('SIGTERM');
+    const exit = await child.exited;
+    const tookMs = Date.now() - termAt;
+    expect(exit.code).toBe(0);
+    expect(tookMs).toBeLessThan(2_000 + 1_300);
   });
 });

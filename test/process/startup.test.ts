@@ -3,10 +3,11 @@
  * stderr line per problem (no stack trace), refused credentials exit 4, and /healthz and /readyz
  * answer as the contract says.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnService, useProcessFixture, waitFor, waitForHttp } from '../support/process.js';
+import { spawnService, useProcessFixture, waitForHttp } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 
 const fx = useProcessFixture();
 
@@ -81,6 +82,30 @@ describe('npm start refuses bad start-up input', () => {
     noStackTrace(child.stderr);
     // It did read the form to find that out.
     expect(fx.sim.callsOf('form').length).toBeGreaterThan(0);
+  });
+
+  it('a DATABASE_PATH that cannot be opened (a directory): exit 2, one line naming it', async () => {
+    const dir = join(fx.dir, 'a-directory');
+    mkdirSync(dir);
+    const child = spawnService(await fx.settings({ DATABASE_PATH: dir }));
+    const exit = await child.exited;
+    noStackTrace(child.stderr);
+    expect(lines(child.stderr)).toHaveLength(1);
+    expect(lines(child.stderr)[0]).toMatch(/^DATABASE_PATH:/);
+    expect(exit.code).toBe(2);
+  });
+
+  // The secret, the form id and the rubric are checked after the settings parse; every problem is
+  // still reported at once, not one per restart.
+  it('a bad WEBHOOK_SECRET and a missing QM_FORM_ID are both reported', async () => {
+    const env = await fx.settings({ WEBHOOK_SECRET: 'whsec_not*base64!' });
+    delete env.QM_FORM_ID;
+    const child = spawnService(env);
+    const exit = await child.exited;
+    expect(exit.code).toBe(2);
+    const problems = lines(child.stderr);
+    expect(problems.filter((l) => l.startsWith('WEBHOOK_SECRET:'))).toHaveLength(1);
+    expect(problems.filter((l) => l.startsWith('QM_FORM_ID:'))).toHaveLength(1);
   });
 
   it('a wrong client secret: exit 4, one line', async () => {

@@ -1,31 +1,25 @@
 /**
- * `npm run sweep` as a process: exit 3 when CXone cannot be reached, 4 when it refuses the
- * credentials (one clear stderr line each besides the JSON log), and exit 0 with a summary whose counts
- * match what happened when some transcripts are still being made.
+ * `npm run sweep` as a process: exit 2 when its database cannot be opened, 3 when CXone cannot be
+ * reached (within SWEEP_CONNECT_TIMEOUT_SECONDS), 4 when it refuses the credentials (one clear stderr
+ * line each besides the JSON log), exit 0 with a summary whose counts match what happened when some
+ * transcripts are still being made, and a prompt stop on SIGINT.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   addConversations,
+  exitWithin,
   freePort,
   jobStates,
+  plainLines,
   spawnSweep,
   TRANSCRIPT_MARKER,
   useProcessFixture,
 } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 
 const fx = useProcessFixture();
-
-/** stderr without the JSON log lines: what an operator reads. */
-const plainLines = (stderr: string) =>
-  stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
-
-/** Waits for exit up to `ms`; kills the child and answers undefined when it takes longer. */
-async function exitWithin(child: ReturnType<typeof spawnSweep>, ms: number) {
-  const timer = new Promise<undefined>((r) => setTimeout(() => r(undefined), ms));
-  const exit = await Promise.race([child.exited, timer]);
-  if (!exit) child.kill('SIGKILL');
-  return exit;
-}
 
 describe('npm run sweep', () => {
   it('CXone unreachable: exit 3 after SWEEP_CONNECT_TIMEOUT_SECONDS, one clear line', async () => {
@@ -92,8 +86,8 @@ describe('npm run sweep', () => {
     expect(child.stderr).not.toContain(fx.sim.clientSecret);
   });
 
-  // npm run sweep waits for short retries (5xx, 429) but not for transcripts still being made: with
-  // the default TRANSCRIPT_RETRY_SECONDS=30 it once sat ~87 s on one 404 transcript.
+  // npm run sweep waits for short retries (5xx, 429) but not for transcripts still being made: their
+  // next check is TRANSCRIPT_RETRY_SECONDS (30 s by default) away, and a cron job must not sit on it.
   it('a conversation whose transcript is 404 does not hold the sweep for a minute and more', async () => {
     addConversations(fx.sim, 2, 'ready');
     addConversations(fx.sim, 1, 'later', { readyAt: () => Date.now() + 3_600_000 });
@@ -103,5 +97,55 @@ describe('npm run sweep', () => {
     const child = spawnSweep(env);
     const exit = await exitWithin(child, 8_000);
     expect(exit?.code).toBe(0);
+  });
+
+  it('a DATABASE_PATH that cannot be opened (under a file): exit 2, one line naming it', async () => {
+    const file = join(fx.dir, 'a-file');
+    writeFileSync(file, 'not a directory');
+    const child = spawnSweep(await fx.settings({ DATABASE_PATH: join(file, 'qm.sqlite') }));
+    const exit = await child.exited;
+    expect(child.stderr).not.toMatch(/^\s+at /m);
+    expect(plainLines(child.stderr)).toHaveLength(1);
+    expect(plainLines(child.stderr)[0]).toMatch(/^DATABASE_PATH:/);
+    expect(exit.code).toBe(2);
+  });
+
+  // A client without the transcript (or evaluation) scope gets 403 on every call: nothing can ever be
+  // evaluated, and a cron job must learn it from the exit code.
+  it('CXone refuses every transcript with 403: exit 4', async () => {
+    addConversations(fx.sim, 3, 'scope');
+    fx.sim.failNext('transcript', { status: 403, count: 1_000 });
+    const child = spawnSweep(await fx.settings());
+    const exit = await exitWithin(child, 15_000);
+    expect(fx.sim.callsOf('transcript').length).toBeGreaterThan(0);
+    expect(fx.sim.evaluations).toHaveLength(0);
+    expect(exit?.code, child.stdout + child.stderr).toBe(4);
+  });
+
+  it('SIGINT while the sweep pass is paging stops the command within the grace period', async () => {
+    addConversations(fx.sim, 20, 'slow');
+    fx.sim.setLatency(1_500, 'query');
+    fx.sim.setLatency(400, 'transcript');
+    const child = spawnSweep(await fx.settings({ WORKER_CONCURRENCY: '1', SHUTDOWN_GRACE_SECONDS: '1' }));
+    // The form has been read and the handlers are installed once the query is on its way.
+    await waitFor('the conversations query', () => fx.sim.callsOf('query').length > 0, 15_000, 10);
+    child.kill('SIGINT');
+    const exit = await exitWithin(child, 4_000);
+    expect(exit, 'still running 4 s after SIGINT').toBeDefined();
+  });
+
+  // The connect timeout bounds the CXone calls themselves (token and form), not only the pauses
+  // between attempts: a CXone that accepts connections but never answers is given up on in time.
+  it('SWEEP_CONNECT_TIMEOUT_SECONDS bounds the wait for a CXone that does not answer', async () => {
+    fx.sim.hangNext('token', 10);
+    const child = spawnSweep(
+      await fx.settings({ SWEEP_CONNECT_TIMEOUT_SECONDS: '1', CXONE_TIMEOUT_MS: '8000' }),
+    );
+    const exit = await exitWithin(child, 15_000);
+    expect(exit?.code, child.stderr).toBe(3);
+    // Counted from the first call that reached CXone, so the command's own start-up is left out: given
+    // up about a second later, not after a whole CXONE_TIMEOUT_MS (8 s).
+    const askedAt = fx.sim.callsOf('token')[0]!.at;
+    expect(Date.now() - askedAt).toBeLessThan(4_000);
   });
 });

@@ -4,15 +4,8 @@
  * (it is kept in the database, not per process).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  addConversations,
-  announce,
-  jobStates,
-  sleep,
-  spawnSweep,
-  useProcessFixture,
-  waitFor,
-} from '../support/process.js';
+import { addConversations, announce, jobStates, spawnSweep, useProcessFixture } from '../support/process.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const fx = useProcessFixture();
 

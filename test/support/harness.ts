@@ -1,7 +1,5 @@
 import pino from 'pino';
 import { systemClock } from '../../src/clock.js';
-import { createSlidingWindowBudget } from '../../src/cxone/budget.js';
-import { createCxoneClient, DEFAULT_CXONE_PATHS } from '../../src/cxone/client.js';
 import type { CxoneClient } from '../../src/cxone/types.js';
 import { mapRubricToForm } from '../../src/pipeline/evaluation.js';
 import { createWorker, type Scorer, type WorkerOptions } from '../../src/pipeline/worker.js';
@@ -15,6 +13,7 @@ import {
 import { createEventRecorder } from '../../src/store/event-recorder.js';
 import { JobStore } from '../../src/store/jobs.js';
 import { tempStore } from './db.js';
+import { clientFor } from './simulator.js';
 
 /**
  * A stand-in scorer for pipeline tests that are about the pipeline, not the rubric: each rule passes
@@ -96,17 +95,7 @@ export async function pipelineHarness(
   });
 
   const client = (timeoutMs = 2_000) => {
-    const c = createCxoneClient({
-      baseUrl: server.url,
-      clientId: sim.clientId,
-      clientSecret: sim.clientSecret,
-      scopes: ['conversation:read'],
-      paths: DEFAULT_CXONE_PATHS,
-      pageSize: 50,
-      timeoutMs,
-      budget: createSlidingWindowBudget({ maxPerMinute: 100_000, clock: systemClock }),
-      clock: systemClock,
-    });
+    const c = clientFor(sim, server.url, { timeoutMs });
     clients.push(c);
     return c;
   };

@@ -21,6 +21,7 @@ import {
   settingsForSimulator,
   webhookEvent,
 } from '../../src/simulator/index.js';
+import { waitFor } from './wait.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -35,24 +36,6 @@ export function freePort(): Promise<number> {
       server.close(() => done(port));
     });
   });
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `check` every `everyMs` until it is truthy; throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | Promise<T>,
-  timeoutMs = 15_000,
-  everyMs = 50,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 export interface Exit {
@@ -181,6 +164,19 @@ export async function waitForHttp(url: string, status = 200, timeoutMs = 15_000)
   );
 }
 
+/** Waits up to `ms` for the child to exit; kills it (SIGKILL) and answers undefined when it takes longer. */
+export async function exitWithin(child: Child, ms: number): Promise<Exit | undefined> {
+  const timer = new Promise<undefined>((r) => setTimeout(() => r(undefined), ms));
+  const exit = await Promise.race([child.exited, timer]);
+  if (!exit) child.kill('SIGKILL');
+  return exit;
+}
+
+/** stderr without the JSON log lines and blank lines: what an operator reads. */
+export function plainLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
+}
+
 export interface ProcessFixture {
   dir: string;
   dbPath: string;
@@ -256,7 +252,6 @@ export async function processFixture(options: CxoneSimulatorOptions = {}): Promi
   return fixture;
 }
 
-/** Job states by conversation id. */
 /**
  * One fresh fixture per test: set up before each, and after each every spawned child is killed and
  * the fixture closed. The returned object always stands for the running test's fixture.
@@ -280,6 +275,7 @@ export function useProcessFixture(options: CxoneSimulatorOptions = {}): ProcessF
   });
 }
 
+/** Job states by conversation id. */
 export function jobStates(db: Database.Database): Map<string, { state: string; leaseOwner: string | null }> {
   const rows = db
     .prepare('SELECT conversation_id AS id, state, lease_owner AS leaseOwner FROM jobs')

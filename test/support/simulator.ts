@@ -1,17 +1,48 @@
 import { type Clock, systemClock } from '../../src/clock.js';
 import { createSlidingWindowBudget } from '../../src/cxone/budget.js';
-import { type CxoneClientOptions, createCxoneClient, DEFAULT_CXONE_PATHS } from '../../src/cxone/client.js';
-import type { CxoneClient, RequestBudget } from '../../src/cxone/types.js';
+import {
+  CXONE_SCOPES,
+  type CxoneClientOptions,
+  createCxoneClient,
+  DEFAULT_CXONE_PATHS,
+} from '../../src/cxone/client.js';
+import type { CxoneClient } from '../../src/cxone/types.js';
 import {
   type CxoneSimulator,
   type CxoneSimulatorOptions,
   createCxoneSimulator,
 } from '../../src/simulator/index.js';
 
+/**
+ * A CXone client for the simulator listening at `url`, with the test defaults (all scopes, a budget
+ * no test reaches, 5 s per attempt, the system clock); `overrides` replace any of them. The caller
+ * closes it.
+ */
+export function clientFor(
+  sim: CxoneSimulator,
+  url: string,
+  overrides: Partial<CxoneClientOptions> = {},
+): CxoneClient {
+  const clock: Clock = overrides.clock ?? systemClock;
+  const budget = overrides.budget ?? createSlidingWindowBudget({ maxPerMinute: 100_000, clock });
+  return createCxoneClient({
+    baseUrl: url,
+    clientId: sim.clientId,
+    clientSecret: sim.clientSecret,
+    scopes: [...CXONE_SCOPES],
+    paths: DEFAULT_CXONE_PATHS,
+    pageSize: 50,
+    timeoutMs: 5_000,
+    ...overrides,
+    clock,
+    budget,
+  });
+}
+
 export interface SimulatorHarness {
   sim: CxoneSimulator;
   url: string;
-  /** A client for this simulator; options override the test defaults. */
+  /** A client for this simulator (see clientFor); it runs on the simulator's clock unless overridden. */
   client(overrides?: Partial<CxoneClientOptions>): CxoneClient;
   close(): Promise<void>;
 }
@@ -29,26 +60,7 @@ export async function startSimulator(options: CxoneSimulatorOptions = {}): Promi
     sim,
     url: server.url,
     client(overrides = {}) {
-      const budget: RequestBudget =
-        overrides.budget ??
-        createSlidingWindowBudget({ maxPerMinute: 10_000, clock: overrides.clock ?? clock });
-      const client = createCxoneClient({
-        baseUrl: server.url,
-        clientId: sim.clientId,
-        clientSecret: sim.clientSecret,
-        scopes: [
-          'conversation:read',
-          'conversation:media:transcript:read',
-          'qm:evaluation:write',
-          'qm:form:read',
-        ],
-        paths: DEFAULT_CXONE_PATHS,
-        pageSize: 50,
-        timeoutMs: 5_000,
-        clock,
-        ...overrides,
-        budget,
-      });
+      const client = clientFor(sim, server.url, { clock, ...overrides });
       clients.push(client);
       return client;
     },
@@ -57,13 +69,4 @@ export async function startSimulator(options: CxoneSimulatorOptions = {}): Promi
       await server.close();
     },
   };
-}
-
-/** Polls until `check` holds (real time), failing after `timeoutMs`. */
-export async function waitFor(check: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('waitFor: condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
