@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseTimestamp } from '../../src/scoring/index.js';
 
-describe('parseTimestamp', () => {
+describe('parseTimestamp: seconds from the start of the call, null when unreadable', () => {
   it.each([
     ['00:01:23.5', 83.5],
     ['01:23', 83],
@@ -11,7 +11,7 @@ describe('parseTimestamp', () => {
     ['', null],
     ['soon', null],
     ['00:99:00', null],
-  ])('reads %j as %j seconds', (raw, seconds) => {
+  ])('%j → %j', (raw, seconds) => {
     expect(parseTimestamp(raw)?.seconds ?? null).toBe(seconds);
   });
 });

@@ -1,4 +1,4 @@
-// Spawned by test/store/migrate.test.ts: opens the database given as argument, waits for the common
+// Spawned by test/store/db.test.ts (migrate): opens the database given as argument, waits for the common
 // start time (so the processes really race instead of being spread out by their start-up), then
 // migrates it.
 import { migrate, openStore } from '../../src/store/db.js';
