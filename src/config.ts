@@ -1,12 +1,13 @@
 import { z } from 'zod';
+import { type CxonePaths, DEFAULT_CXONE_PATHS, DEFAULT_CXONE_SCOPES } from './cxone/tutorial-wire.js';
 
 /**
  * Settings → typed Config. The only module that reads the environment, and it reads the map it is
  * given (entry points pass process.env merged with .env), so tests build their own configs.
  */
 
-const DEFAULT_SCOPES =
-  'conversation:read conversation:media:transcript:read qm:evaluation:write qm:form:read';
+/** Where the database lives unless DATABASE_PATH says otherwise (relative to the working directory). */
+export const DEFAULT_DATABASE_PATH = './data/qm.sqlite';
 
 const int = (min: number, max: number) =>
   z
@@ -39,7 +40,7 @@ const optionalText = z
 const schema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
-  DATABASE_PATH: z.string().trim().min(1, 'must not be empty').default('./data/qm.sqlite'),
+  DATABASE_PATH: z.string().trim().min(1, 'must not be empty').default(DEFAULT_DATABASE_PATH),
   CXONE_ORG: z
     .string()
     .trim()
@@ -55,18 +56,18 @@ const schema = z.object({
   ),
   CXONE_CLIENT_ID: optionalText,
   CXONE_CLIENT_SECRET: optionalText,
-  CXONE_SCOPES: z.string().trim().min(1).default(DEFAULT_SCOPES),
-  CXONE_TOKEN_PATH: path('/oauth/token').default('/oauth/token'),
-  CXONE_CONVERSATIONS_QUERY_PATH: path('/api/v2/conversations/details/query').default(
-    '/api/v2/conversations/details/query',
+  CXONE_SCOPES: z.string().trim().min(1).default(DEFAULT_CXONE_SCOPES.join(' ')),
+  CXONE_TOKEN_PATH: path(DEFAULT_CXONE_PATHS.token).default(DEFAULT_CXONE_PATHS.token),
+  CXONE_CONVERSATIONS_QUERY_PATH: path(DEFAULT_CXONE_PATHS.conversationsQuery).default(
+    DEFAULT_CXONE_PATHS.conversationsQuery,
   ),
-  CXONE_TRANSCRIPT_PATH: path('/api/v2/conversations/{conversationId}/media/transcripts')
+  CXONE_TRANSCRIPT_PATH: path(DEFAULT_CXONE_PATHS.transcript)
     .refine((v) => v.includes('{conversationId}'), 'must contain {conversationId}')
-    .default('/api/v2/conversations/{conversationId}/media/transcripts'),
-  CXONE_FORM_PATH: path('/api/v2/qm/forms/{formId}')
+    .default(DEFAULT_CXONE_PATHS.transcript),
+  CXONE_FORM_PATH: path(DEFAULT_CXONE_PATHS.form)
     .refine((v) => v.includes('{formId}'), 'must contain {formId}')
-    .default('/api/v2/qm/forms/{formId}'),
-  CXONE_EVALUATIONS_PATH: path('/api/v2/qm/evaluations').default('/api/v2/qm/evaluations'),
+    .default(DEFAULT_CXONE_PATHS.form),
+  CXONE_EVALUATIONS_PATH: path(DEFAULT_CXONE_PATHS.evaluations).default(DEFAULT_CXONE_PATHS.evaluations),
   CXONE_PAGE_SIZE: int(1, 1000).default(50),
   CXONE_TIMEOUT_MS: int(100, 300_000).default(15_000),
   CXONE_MAX_REQUESTS_PER_MINUTE: int(1, 1_000_000).default(50),
@@ -104,13 +105,7 @@ export interface Config {
     clientId: string;
     clientSecret: string;
     scopes: string[];
-    paths: {
-      token: string;
-      conversationsQuery: string;
-      transcript: string;
-      form: string;
-      evaluations: string;
-    };
+    paths: CxonePaths;
     pageSize: number;
     timeoutMs: number;
     maxRequestsPerMinute: number;
@@ -148,27 +143,33 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; problems:
 /** What the command needs: the server takes webhooks, the sweep does not. */
 export type ConfigPurpose = 'server' | 'sweep';
 
-export function loadConfig(
-  env: Record<string, string | undefined>,
-  purpose: ConfigPurpose = 'server',
-): ConfigResult {
-  // Empty values count as unset, as most .env users expect.
-  const input = Object.fromEntries(
-    Object.keys(schema.shape).flatMap((key) => {
+/** The settings `shape` reads, from `env`. Empty values count as unset, as most .env users expect. */
+function inputFor(env: Record<string, string | undefined>, shape: object): Record<string, string> {
+  return Object.fromEntries(
+    Object.keys(shape).flatMap((key) => {
       const value = env[key];
       return value === undefined || value.trim() === '' ? [] : [[key, value]];
     }),
   );
+}
+
+/** One line per problem, naming the setting (and what it was, unless it is a secret). */
+function problemsOf(error: z.ZodError, env: Record<string, string | undefined>): string[] {
+  return error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? 'settings');
+    const got = env[key];
+    const shown = key.includes('SECRET') || got === undefined ? '' : ` (got '${got.slice(0, 60)}')`;
+    return `${key}: ${issue.message}${shown}`;
+  });
+}
+
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  purpose: ConfigPurpose = 'server',
+): ConfigResult {
+  const input = inputFor(env, schema.shape);
   const parsed = schema.safeParse(input);
-  const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0] ?? 'settings');
-      const got = env[key];
-      const shown = key.includes('SECRET') || got === undefined ? '' : ` (got '${got.slice(0, 60)}')`;
-      problems.push(`${key}: ${issue.message}${shown}`);
-    }
-  }
+  const problems: string[] = parsed.success ? [] : problemsOf(parsed.error, env);
   // Required settings are checked on the raw input too, so a malformed one does not hide a missing
   // one: the operator gets every problem in one start.
   const given = (key: string) => input[key] !== undefined;
@@ -228,5 +229,28 @@ export function loadConfig(
       shutdownGraceMs: s.SHUTDOWN_GRACE_SECONDS * 1000,
       logLevel: s.LOG_LEVEL,
     },
+  };
+}
+
+/** What the operator commands (`status`, `requeue`) need: no credentials to look at a database. */
+export interface OperatorConfig {
+  databasePath: string;
+  /** null = the bundled default rubric. */
+  rubricPath: string | null;
+  formId: string | undefined;
+}
+
+const operatorSchema = schema.pick({ DATABASE_PATH: true, RUBRIC_PATH: true, QM_FORM_ID: true });
+
+/** The settings an operator command reads, with the same rules and defaults as the service's. */
+export function loadOperatorConfig(
+  env: Record<string, string | undefined>,
+): { ok: true; config: OperatorConfig } | { ok: false; problems: string[] } {
+  const parsed = operatorSchema.safeParse(inputFor(env, operatorSchema.shape));
+  if (!parsed.success) return { ok: false, problems: problemsOf(parsed.error, env) };
+  const s = parsed.data;
+  return {
+    ok: true,
+    config: { databasePath: s.DATABASE_PATH, rubricPath: s.RUBRIC_PATH ?? null, formId: s.QM_FORM_ID },
   };
 }

@@ -1,8 +1,9 @@
 import { processOwner, readEnvironment, reportProblems } from './cli/env.js';
+import { EXIT, StartupError } from './cli/exit.js';
 import { systemClock } from './clock.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { EXIT, StartupError, startService } from './service.js';
+import { startService } from './service.js';
 
 /** `npm start`: settings → database → CXone → worker → HTTP. Problems at start-up: one line each, exit 2-4. */
 async function main(): Promise<void> {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Scorer } from './pipeline/worker.js';
-import { evaluationComment, parseRubric, type Rubric, scoreTranscript } from './scoring/index.js';
+import { createScorer, parseRubric, type Rubric, type Scorer } from './scoring/index.js';
 
 /** The bundled default: the tutorial's four rules. Resolved from this file, not the working directory. */
 export const DEFAULT_RUBRIC_PATH = resolve(
@@ -31,10 +30,6 @@ export function loadRubricFile(path: string | null): RubricLoad {
   return {
     ok: true,
     rubric,
-    scorer: {
-      rubric,
-      score: (lines) => scoreTranscript(rubric, lines),
-      comment: (result) => evaluationComment(rubric, result),
-    },
+    scorer: createScorer(rubric),
   };
 }

@@ -1,7 +1,13 @@
+/**
+ * The wiring: builds the store, the CXone client, the worker, the sweep and the HTTP server from the
+ * settings, for `npm start` (src/main.ts) and `npm run sweep` (src/cli/sweep.ts). Start-up problems
+ * are StartupErrors (src/cli/exit.ts); what each part does lives in its own folder.
+ */
 import type { Logger } from 'pino';
+import { EXIT, StartupError } from './cli/exit.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import { createCxoneClient } from './cxone/client.js';
+import { createTutorialClient } from './cxone/tutorial-client.js';
 import type { CxoneClient, CxoneError, QmForm } from './cxone/types.js';
 import { createApp } from './http/app.js';
 import { startHttpServer } from './http/server.js';
@@ -9,33 +15,14 @@ import { parseWebhookSecrets } from './http/signature.js';
 import { backoffDelay } from './pipeline/backoff.js';
 import { type FormMapping, mapRubricToForm } from './pipeline/evaluation.js';
 import { runSweep, type SweepResult } from './pipeline/sweep.js';
-import { createWorker, type Scorer, type Worker } from './pipeline/worker.js';
+import { createWorker, type Worker } from './pipeline/worker.js';
 import { loadRubricFile } from './rubric-file.js';
+import type { Scorer } from './scoring/index.js';
 import { migrate, openStore, type Store } from './store/db.js';
 import { createEventRecorder } from './store/event-recorder.js';
 import { JobStore } from './store/jobs.js';
 import { createSharedBudget } from './store/shared-budget.js';
 import { SweepStore } from './store/sweeps.js';
-
-/** Exit codes of the service's commands (README: "Exit codes"). */
-export const EXIT = {
-  ok: 0,
-  unexpected: 1,
-  config: 2,
-  unreachable: 3,
-  credentials: 4,
-  interrupted: 130,
-} as const;
-
-/** A problem that stops start-up: printed one line each, no stack trace, then exit with `exitCode`. */
-export class StartupError extends Error {
-  constructor(
-    readonly lines: string[],
-    readonly exitCode: number,
-  ) {
-    super(lines.join('; '));
-  }
-}
 
 export interface ServiceDeps {
   clock: Clock;
@@ -83,7 +70,7 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
       EXIT.config,
     );
   }
-  const cxone = createCxoneClient({
+  const cxone = createTutorialClient({
     ...config.cxone,
     budget,
     clock: deps.clock,

@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import pino from 'pino';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { EXIT, StartupError, startService } from '../service.js';
+import { startService } from '../service.js';
 import {
   createCxoneSimulator,
   DEFAULT_SIMULATOR_FORM,
@@ -16,7 +15,9 @@ import {
   settingsForSimulator,
   webhookEvent,
 } from '../simulator/index.js';
+import { countJobs, countWebhookEvents, listJobs, openExistingStore } from '../store/reports.js';
 import { processOwner, reportProblems } from './env.js';
+import { EXIT, StartupError } from './exit.js';
 
 /**
  * `npm run demo`: the real service (HTTP ingest, SQLite queue, worker, sweep, CXone client) against
@@ -163,19 +164,15 @@ async function main(): Promise<void> {
   await Promise.all(deliveries);
 
   // Wait until every conversation has reached an end state (submitted, skipped or failed).
-  const db = new Database(loaded.config.databasePath, { readonly: true });
-  db.pragma('busy_timeout = 5000');
-  const pendingQuery = db.prepare(
-    "SELECT count(*) AS n FROM jobs WHERE state NOT IN ('submitted','skipped','failed')",
-  );
-  const knownQuery = db.prepare('SELECT count(*) AS n FROM jobs');
+  const opened = openExistingStore(loaded.config.databasePath, { write: false });
+  if (!opened.ok) throw new StartupError([opened.problem], EXIT.unexpected);
+  const store = opened.store;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const known = (knownQuery.get() as { n: number }).n;
-    const pending = (pendingQuery.get() as { n: number }).n;
-    if (known >= COUNT && pending === 0) break;
+    const { known, unfinished } = countJobs(store);
+    if (known >= COUNT && unfinished === 0) break;
     if (Date.now() > deadline) {
-      say(red(`gave up waiting: ${COUNT - known} conversation(s) unknown, ${pending} unfinished`));
+      say(red(`gave up waiting: ${COUNT - known} conversation(s) unknown, ${unfinished} unfinished`));
       process.exitCode = EXIT.unexpected;
       break;
     }
@@ -184,24 +181,9 @@ async function main(): Promise<void> {
   clearInterval(printer);
   printArrivals();
 
-  type Row = {
-    conversation_id: string;
-    agent_id: string | null;
-    media_type: string | null;
-    source: string;
-    state: string;
-    reason: string | null;
-    overall_score: number | null;
-    attempts: number;
-    transcript_checks: number;
-  };
-  const rows = db
-    .prepare(
-      'SELECT conversation_id, agent_id, media_type, source, state, reason, overall_score, attempts, transcript_checks FROM jobs ORDER BY conversation_id',
-    )
-    .all() as Row[];
-  const events = (db.prepare('SELECT count(*) AS n FROM webhook_events').get() as { n: number }).n;
-  db.close();
+  const rows = listJobs(store);
+  const events = countWebhookEvents(store);
+  store.close();
   await service.stop();
   await simServer.close();
 
@@ -209,7 +191,7 @@ async function main(): Promise<void> {
   say(bold('Scores'));
   say(dim('  conversation   agent         channel  found by  score   status'));
   for (const r of rows) {
-    const score = r.overall_score === null ? '     -' : r.overall_score.toFixed(2).padStart(6);
+    const score = r.overallScore === null ? '     -' : r.overallScore.toFixed(2).padStart(6);
     const status =
       r.state === 'submitted'
         ? green('evaluated')
@@ -217,17 +199,17 @@ async function main(): Promise<void> {
           ? dim(`skipped: ${r.reason}`)
           : red(`${r.state}: ${r.reason}`);
     const notes = [
-      r.transcript_checks ? `${r.transcript_checks}× transcript not ready` : '',
+      r.transcriptChecks ? `${r.transcriptChecks}× transcript not ready` : '',
       r.attempts ? `${r.attempts} retried` : '',
     ]
       .filter(Boolean)
       .join(', ');
     say(
-      `  ${r.conversation_id.padEnd(13)}  ${(r.agent_id ?? '-').padEnd(12)}  ${(r.media_type ?? '-').padEnd(7)}  ${r.source.padEnd(8)}  ${score}  ${status}${notes ? dim(`  (${notes})`) : ''}`,
+      `  ${r.conversationId.padEnd(13)}  ${(r.agentId ?? '-').padEnd(12)}  ${(r.mediaType ?? '-').padEnd(7)}  ${r.source.padEnd(8)}  ${score}  ${status}${notes ? dim(`  (${notes})`) : ''}`,
     );
   }
   const submitted = rows.filter((r) => r.state === 'submitted');
-  const scores = submitted.map((r) => r.overall_score ?? 0);
+  const scores = submitted.map((r) => r.overallScore ?? 0);
   const perConversation = new Map<string, number>();
   for (const e of sim.evaluations)
     perConversation.set(e.conversationId, (perConversation.get(e.conversationId) ?? 0) + 1);

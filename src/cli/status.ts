@@ -1,108 +1,80 @@
-import Database from 'better-sqlite3';
-import { loadConfig } from '../config.js';
-import { EXIT } from '../service.js';
+import { systemClock } from '../clock.js';
+import { loadOperatorConfig } from '../config.js';
+import { openExistingStore, readStatusReport, type StatusReport } from '../store/reports.js';
 import { readEnvironment, reportProblems } from './env.js';
+import { EXIT } from './exit.js';
 
 /**
  * `npm run status`: what the queue holds, read-only, from DATABASE_PATH. For operators: how many
- * conversations are in each state, what failed and why, what is waiting and since when, and how
- * the last sweeps went. `--json` prints one JSON object instead.
+ * conversations are in each state, what failed and why, what is waiting and since when, how the last
+ * sweeps went, and whether CXone asked us to wait. `--json` prints one JSON object instead.
+ * It never creates a database: a wrong path, a file that is not the service's database, one not
+ * migrated yet or one it cannot read is one line on stderr, exit 2.
  */
-
-interface StateCount {
-  form_id: string;
-  state: string;
-  n: number;
-}
-
 function main(): void {
-  const env = readEnvironment();
-  const loaded = loadConfig(env, 'sweep');
   // Only the database path matters here; do not insist on credentials to read a file.
-  const path = loaded.ok ? loaded.config.databasePath : (env.DATABASE_PATH ?? './data/qm.sqlite');
-  let db: Database.Database;
+  const loaded = loadOperatorConfig(readEnvironment());
+  if (!loaded.ok) return void reportProblems(loaded.problems, EXIT.config);
+  const path = loaded.config.databasePath;
+  const opened = openExistingStore(path, { write: false });
+  if (!opened.ok) return void reportProblems([opened.problem], EXIT.config);
+  const now = systemClock.now();
+  let report: StatusReport;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    report = readStatusReport(opened.store, now);
   } catch (error) {
+    // A lock held past the busy timeout, a disk error: one line, no stack trace.
     return void reportProblems(
-      [`DATABASE_PATH: cannot open '${path}' (${(error as Error).message})`],
+      [`DATABASE_PATH: cannot read '${path}' (${(error as Error).message})`],
       EXIT.config,
     );
-  }
-  db.pragma('busy_timeout = 5000');
-  try {
-    const counts = db
-      .prepare(
-        'SELECT form_id, state, count(*) AS n FROM jobs GROUP BY form_id, state ORDER BY form_id, state',
-      )
-      .all() as StateCount[];
-    const failed = db
-      .prepare(
-        "SELECT conversation_id, form_id, reason, attempts, finished_at FROM jobs WHERE state = 'failed' ORDER BY finished_at DESC LIMIT 10",
-      )
-      .all() as {
-      conversation_id: string;
-      form_id: string;
-      reason: string;
-      attempts: number;
-      finished_at: number;
-    }[];
-    const waiting = db
-      .prepare(
-        "SELECT state, count(*) AS n, min(first_seen_at) AS oldest FROM jobs WHERE state IN ('waiting_agent', 'waiting_transcript', 'due', 'in_progress') GROUP BY state",
-      )
-      .all() as { state: string; n: number; oldest: number }[];
-    const sweeps = db
-      .prepare(
-        'SELECT started_at, finished_at, status, pages, seen, created, error FROM sweeps ORDER BY id DESC LIMIT 5',
-      )
-      .all() as {
-      started_at: number;
-      finished_at: number | null;
-      status: string;
-      pages: number;
-      seen: number;
-      created: number;
-      error: string | null;
-    }[];
-    const events = db.prepare('SELECT count(*) AS n, max(received_at) AS last FROM webhook_events').get() as {
-      n: number;
-      last: number | null;
-    };
-
-    if (process.argv.includes('--json')) {
-      process.stdout.write(
-        `${JSON.stringify({ database: path, counts, waiting, failed, sweeps, events })}\n`,
-      );
-      return;
-    }
-    const time = (ms: number | null) =>
-      ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
-    const out: string[] = [`database ${path}`, ''];
-    out.push('jobs by state:');
-    if (counts.length === 0) out.push('  (none yet)');
-    for (const c of counts)
-      out.push(`  ${c.form_id.padEnd(24)} ${c.state.padEnd(20)} ${String(c.n).padStart(7)}`);
-    out.push('', 'not finished yet:');
-    if (waiting.length === 0) out.push('  nothing');
-    for (const w of waiting)
-      out.push(`  ${w.state.padEnd(20)} ${String(w.n).padStart(7)}  oldest first seen ${time(w.oldest)}`);
-    out.push('', 'most recent failures:');
-    if (failed.length === 0) out.push('  none');
-    for (const f of failed)
-      out.push(`  ${time(f.finished_at)}  ${f.conversation_id}  (${f.attempts} attempts)  ${f.reason}`);
-    out.push('', 'last sweeps:');
-    if (sweeps.length === 0) out.push('  none yet');
-    for (const s of sweeps) {
-      out.push(
-        `  ${time(s.started_at)}  ${s.status.padEnd(7)}  ${s.pages} page(s), ${s.seen} seen, ${s.created} new${s.error ? `  ${s.error}` : ''}`,
-      );
-    }
-    out.push('', `webhook deliveries recorded: ${events.n} (last ${time(events.last)})`);
-    process.stdout.write(`${out.join('\n')}\n`);
   } finally {
-    db.close();
+    opened.store.close();
   }
+
+  if (process.argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify({ database: path, ...report })}\n`);
+    return;
+  }
+  process.stdout.write(`${render(path, report).join('\n')}\n`);
+}
+
+const time = (ms: number | null) =>
+  ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+
+function render(path: string, report: StatusReport): string[] {
+  const { counts, waiting, failed, sweeps, events, pauses } = report;
+  const out: string[] = [`database ${path}`, ''];
+  for (const p of pauses)
+    out.push(`CXone asked us to wait (429): no call to the ${p.scope} API before ${time(p.until)}`);
+  if (pauses.length > 0) out.push('');
+  out.push('jobs by state:');
+  if (counts.length === 0) out.push('  (none yet)');
+  for (const c of counts)
+    out.push(`  ${c.form_id.padEnd(24)} ${c.state.padEnd(20)} ${String(c.n).padStart(7)}`);
+  out.push('', 'not finished yet:');
+  if (waiting.length === 0) out.push('  nothing');
+  for (const w of waiting)
+    out.push(`  ${w.state.padEnd(20)} ${String(w.n).padStart(7)}  oldest first seen ${time(w.oldest)}`);
+  out.push('', 'most recent failures:');
+  if (failed.length === 0) out.push('  none');
+  for (const f of failed) {
+    // Attempts count what the store counts (retries after transient failures); a job that failed at
+    // its first answer has none worth showing.
+    const attempts = f.attempts > 0 ? `  (after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'})` : '';
+    out.push(
+      `  ${time(f.finished_at)}  ${f.conversation_id}${attempts}  ${f.reason ?? '(no reason recorded)'}`,
+    );
+  }
+  out.push('', 'last sweeps:');
+  if (sweeps.length === 0) out.push('  none yet');
+  for (const s of sweeps) {
+    out.push(
+      `  ${time(s.started_at)}  ${s.status.padEnd(7)}  ${s.pages} page(s), ${s.seen} seen, ${s.created} new${s.error ? `  ${s.error}` : ''}`,
+    );
+  }
+  out.push('', `webhook deliveries recorded: ${events.n} (last ${time(events.last)})`);
+  return out;
 }
 
 main();

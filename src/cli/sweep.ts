@@ -3,8 +3,9 @@ import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import type { JobOutcome } from '../pipeline/worker.js';
-import { EXIT, openCore, readFormMapping, StartupError, sweepWith, workerFor } from '../service.js';
+import { openCore, readFormMapping, sweepWith, workerFor } from '../service.js';
 import { processOwner, readEnvironment, reportProblems } from './env.js';
+import { EXIT, StartupError } from './exit.js';
 
 /**
  * `npm run sweep`: one reconciliation pass, then works what it found (and anything already due)

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { RequestBudget } from './types.js';
+import { DEFAULT_BUDGET_SCOPE, type RequestBudget } from './types.js';
 
 export const BUDGET_WINDOW_MS = 60_000;
 
@@ -10,6 +10,7 @@ export interface SlidingWindowBudgetOptions {
 }
 
 interface Waiter {
+  scope: string;
   resolve: () => void;
   reject: (reason: unknown) => void;
   signal?: AbortSignal;
@@ -25,8 +26,9 @@ interface Waiter {
  * rule exact: the next grant may happen no earlier than the oldest of them + 60 s, so no half-open
  * window [t, t + 60 s) ever holds more than `maxPerMinute` grants.
  *
- * Waiters are served strictly first come, first served: a single pump grants the head of the queue
- * and only then looks at the next, so a late caller cannot overtake one that has waited longer.
+ * Waiters are served first come, first served: a single pump grants the first waiter whose scope is
+ * not paused by a 429 and only then looks at the next, so a late caller cannot overtake one that has
+ * waited longer, and a paused API does not hold up the calls of the others.
  */
 export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): RequestBudget & {
   /** Callers waiting for a slot (for tests and metrics). */
@@ -41,15 +43,22 @@ export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): 
   /** Times of the most recent grants, oldest first, at most `max` of them. */
   const grants: number[] = [];
   const waiters: Waiter[] = [];
-  let pausedUntil = 0;
+  /** Per scope: no call of it before this time (a 429's wait). */
+  const pausedUntil = new Map<string, number>();
   let pumping = false;
-  /** Cancels the pump's sleep when the queue empties (every waiter aborted), so no timer lingers. */
+  /**
+   * Cancels the pump's sleep: when the queue empties (every waiter aborted), so no timer lingers, and
+   * when a waiter arrives, since it may be of a scope that can go before the one the pump sleeps for.
+   */
   let pumpSleep: AbortController | undefined;
 
-  /** Earliest time at which one more grant fits the window and no pause is active. */
-  function nextSlotAt(): number {
-    const windowFree = grants.length < max ? Number.NEGATIVE_INFINITY : grants[0]! + BUDGET_WINDOW_MS;
-    return Math.max(windowFree, pausedUntil);
+  /** Earliest time at which one more grant fits the window. */
+  function windowFreeAt(): number {
+    return grants.length < max ? Number.NEGATIVE_INFINITY : grants[0]! + BUDGET_WINDOW_MS;
+  }
+
+  function pauseOf(scope: string): number {
+    return pausedUntil.get(scope) ?? 0;
   }
 
   function grant(now: number): void {
@@ -69,21 +78,26 @@ export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): 
     try {
       while (waiters.length > 0) {
         const now = clock.now();
-        const at = nextSlotAt();
+        let at = windowFreeAt();
         if (at <= now) {
-          const head = waiters.shift()!;
-          if (head.onAbort) head.signal?.removeEventListener('abort', head.onAbort);
-          grant(now);
-          head.resolve();
-          continue;
+          const index = waiters.findIndex((w) => pauseOf(w.scope) <= now);
+          if (index >= 0) {
+            const [head] = waiters.splice(index, 1);
+            if (head!.onAbort) head!.signal?.removeEventListener('abort', head!.onAbort);
+            grant(now);
+            head!.resolve();
+            continue;
+          }
+          // Every waiter's scope is paused: sleep until the first pause ends.
+          at = Math.min(...waiters.map((w) => pauseOf(w.scope)));
         }
-        // Sleep until the slot opens. A pause that arrives meanwhile only ever moves the time later,
-        // so waking at the old time and re-checking is enough; no need to interrupt the sleep.
+        // Sleep until a slot opens. A pause that arrives meanwhile only ever moves a time later, so
+        // waking at the old time and re-checking is enough; a new waiter interrupts the sleep.
         pumpSleep = new AbortController();
         try {
           await clock.sleep(at - now, pumpSleep.signal);
         } catch {
-          // Aborted because the queue emptied; the loop condition ends the pump.
+          // Interrupted: the loop looks again (and ends when the queue emptied).
         } finally {
           pumpSleep = undefined;
         }
@@ -98,15 +112,16 @@ export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): 
       return waiters.length;
     },
 
-    acquire(signal?: AbortSignal): Promise<void> {
+    acquire(signal?: AbortSignal, scope = DEFAULT_BUDGET_SCOPE): Promise<void> {
       if (signal?.aborted) return Promise.reject(signal.reason);
+      const now = clock.now();
       // Fast path keeps FIFO: only when nobody is queued may a caller take a free slot directly.
-      if (waiters.length === 0 && nextSlotAt() <= clock.now()) {
-        grant(clock.now());
+      if (waiters.length === 0 && windowFreeAt() <= now && pauseOf(scope) <= now) {
+        grant(now);
         return Promise.resolve();
       }
       return new Promise<void>((resolve, reject) => {
-        const waiter: Waiter = { resolve, reject };
+        const waiter: Waiter = { scope, resolve, reject };
         if (signal) {
           waiter.signal = signal;
           waiter.onAbort = () => {
@@ -116,13 +131,14 @@ export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): 
           signal.addEventListener('abort', waiter.onAbort, { once: true });
         }
         waiters.push(waiter);
+        pumpSleep?.abort();
         void pump();
       });
     },
 
-    pauseUntil(untilMs: number): void {
+    pauseUntil(untilMs: number, scope = DEFAULT_BUDGET_SCOPE): void {
       // A later pause extends the current one; an earlier one never shortens it.
-      if (Number.isFinite(untilMs) && untilMs > pausedUntil) pausedUntil = untilMs;
+      if (Number.isFinite(untilMs) && untilMs > pauseOf(scope)) pausedUntil.set(scope, untilMs);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { TranscriptLine } from '../scoring/types.js';
+import type { TranscriptLine } from '../domain/transcript.js';
 
 /**
  * The CXone boundary as the rest of the service sees it. Expected failures are values: every call
@@ -86,10 +86,26 @@ export interface CxoneClient {
 /**
  * The whole process's (or, shared through SQLite, the whole service's) CXone call budget. Every HTTP
  * call to CXone, the token call included, first acquires a slot.
+ *
+ * The sliding-minute budget is one for every call. A 429 pause is per *scope*: the API that said "slow
+ * down" (CXone rate-limits each API on its own, so a 429 from one must not stop the others). A client
+ * whose APIs share one limit uses one scope for all its calls (the tutorial client does).
  */
 export interface RequestBudget {
-  /** Resolves when one more call fits the budget over every sliding minute (and no 429 pause is active). */
-  acquire(signal?: AbortSignal): Promise<void>;
-  /** A 429 said to wait: no call at all before `untilMs` (epoch ms). */
-  pauseUntil(untilMs: number): void;
+  /**
+   * Resolves when one more call fits the budget over every sliding minute and no 429 pause of `scope`
+   * is active. Callers of a paused scope wait without holding up callers of other scopes.
+   */
+  acquire(signal?: AbortSignal, scope?: string): Promise<void>;
+  /** A 429 from the API `scope` said to wait: no call of that scope before `untilMs` (epoch ms). */
+  pauseUntil(untilMs: number, scope?: string): void;
 }
+
+/** The scope of a call that names none. */
+export const DEFAULT_BUDGET_SCOPE = 'default';
+
+/**
+ * The tutorial API's one scope. Also the scope of a pause persisted before pauses had scopes (the
+ * tutorial API was the only one then): see the `budget_state` table.
+ */
+export const TUTORIAL_BUDGET_SCOPE = 'tutorial';

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EvaluationBody, QmForm } from '../cxone/types.js';
-import { formatScore } from '../scoring/index.js';
-import type { CompiledRubric, ScoreResult } from '../scoring/types.js';
+import { type CompiledRubric, formatScore, type ScoreResult } from '../scoring/index.js';
 
 /** Where each rule's score goes on the QM form. */
 export type FormMapping =

@@ -2,17 +2,10 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { CxoneClient, CxoneError } from '../cxone/types.js';
-import type { CompiledRubric, ScoreResult, TranscriptLine } from '../scoring/types.js';
+import type { Scorer } from '../scoring/index.js';
 import type { Job, JobStore } from '../store/jobs.js';
 import { backoffDelay } from './backoff.js';
 import { buildEvaluation, type FormMapping, idempotencyKey } from './evaluation.js';
-
-/** The rubric engine as the worker uses it: compiled once at start-up. */
-export interface Scorer {
-  rubric: CompiledRubric;
-  score(lines: TranscriptLine[]): ScoreResult;
-  comment(result: ScoreResult): string;
-}
 
 export interface WorkerOptions {
   jobs: JobStore;
@@ -27,10 +20,10 @@ export interface WorkerOptions {
   maxAttempts: number;
   transcriptMaxWaitMs: number;
   /** Lease length. Renewed every third of it while the job runs, so it only lapses when we died. */
-  leaseMs?: number;
-  retryBaseMs?: number;
+  leaseMs: number;
+  retryBaseMs: number;
   retryMaxMs?: number;
-  transcriptRetryBaseMs?: number;
+  transcriptRetryBaseMs: number;
   transcriptRetryMaxMs?: number;
   /** Longest idle wait between looks at the database (other processes may add work). */
   idlePollMs?: number;
@@ -68,10 +61,9 @@ const ONE_MINUTE = 60_000;
 
 export function createWorker(options: WorkerOptions): Worker {
   const { jobs, cxone, scorer, mapping, clock, log, owner, maxAttempts, transcriptMaxWaitMs } = options;
-  const leaseMs = options.leaseMs ?? 15_000;
-  const retryBaseMs = options.retryBaseMs ?? 2_000;
+  const { leaseMs, retryBaseMs } = options;
   const retryMaxMs = options.retryMaxMs ?? 5 * ONE_MINUTE;
-  const transcriptRetryBaseMs = options.transcriptRetryBaseMs ?? 30_000;
+  const { transcriptRetryBaseMs } = options;
   const transcriptRetryMaxMs = options.transcriptRetryMaxMs ?? 30 * ONE_MINUTE;
   const idlePollMs = options.idlePollMs ?? 2_000;
   const random = options.random ?? Math.random;

@@ -10,6 +10,7 @@ export { BACKTRACK_BUDGET } from './regex/index.js';
 export type { ParseResult, Rubric, RubricExample, Rule } from './rubric.js';
 export { parseRubric } from './rubric.js';
 export { evaluationComment, formatScore, scoreTranscript } from './score.js';
+export { createScorer, type Scorer } from './scorer.js';
 export { parseTimestamp } from './transcript.js';
 export type {
   CompiledRubric,

@@ -3,12 +3,8 @@
  * src/scoring/ and is pure: no I/O, no clock, no logger. Reading rubric files is the caller's job.
  */
 
-/** One line of a transcript as CXone returns it. `timestamp` may be ISO-8601, an offset such as `00:01:23.5`, or empty. */
-export interface TranscriptLine {
-  speaker: string;
-  text: string;
-  timestamp: string;
-}
+// The engine's input is the service's transcript (src/domain): scored as it comes from CXone.
+export type { TranscriptLine } from '../domain/transcript.js';
 
 export type RuleOutcome = 'pass' | 'fail' | 'na';
 

@@ -1,4 +1,4 @@
-import type { TranscriptLine } from '../scoring/types.js';
+import type { TranscriptLine } from '../domain/transcript.js';
 
 /**
  * Deterministic sample conversations for the demo, tests and benchmarks. Text is built so that the

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { type Clock, systemClock } from '../clock.js';
-import { type CxonePaths, DEFAULT_CXONE_PATHS } from '../cxone/client.js';
+import { type CxonePaths, DEFAULT_CXONE_PATHS } from '../cxone/tutorial-wire.js';
 import type { EvaluationBody } from '../cxone/types.js';
-import type { TranscriptLine } from '../scoring/types.js';
+import type { TranscriptLine } from '../domain/transcript.js';
 
 /**
  * An in-memory CXone speaking exactly the contract's API (section 1), for tests, the demo and the

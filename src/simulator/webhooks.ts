@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { WEBHOOK_PATH } from '../http/app.js';
 import { signWebhook } from '../http/signature.js';
 
 /**
@@ -39,7 +40,7 @@ export function signedRequest(delivery: Delivery): { url: string; init: RequestI
   const signature = signWebhook({ secret: delivery.secret, webhookId, timestamp, body: delivery.body });
   return {
     webhookId,
-    url: `${delivery.url.replace(/\/+$/, '')}/webhooks/cxone`,
+    url: `${delivery.url.replace(/\/+$/, '')}${WEBHOOK_PATH}`,
     init: {
       method: 'POST',
       headers: {

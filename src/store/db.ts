@@ -33,10 +33,14 @@ export function openStore(path: string, options: { busyTimeoutMs?: number } = {}
   // every earlier commit durable.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  const db = drizzle(sqlite, { schema });
+  return storeOn(sqlite);
+}
+
+/** The Store over a connection already open and configured (see openStore and reports.ts). */
+export function storeOn(sqlite: Database.Database): Store {
   return {
     sqlite,
-    db,
+    db: drizzle(sqlite, { schema }),
     durably(fn) {
       sqlite.pragma('synchronous = FULL');
       try {

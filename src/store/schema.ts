@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { TUTORIAL_BUDGET_SCOPE } from '../cxone/types.js';
 
 /**
  * Every verified webhook delivery, keyed by its `webhook-id`: the key Standard Webhooks keeps
@@ -105,7 +106,17 @@ export const budgetSeconds = sqliteTable('budget_seconds', {
   grants: integer('grants').notNull(),
 });
 
-export const budgetState = sqliteTable('budget_state', {
-  id: integer('id').primaryKey(),
-  pausedUntil: integer('paused_until').notNull().default(0),
-});
+/**
+ * The 429 pauses, one row per scope (the API that answered 429; see RequestBudget). `id` is only the
+ * row's id: before pauses had scopes there was one row (id 1), the tutorial API's, the only API then;
+ * the column default carries that row over as the tutorial scope's pause.
+ */
+export const budgetState = sqliteTable(
+  'budget_state',
+  {
+    id: integer('id').primaryKey(),
+    scope: text('scope').notNull().default(TUTORIAL_BUDGET_SCOPE),
+    pausedUntil: integer('paused_until').notNull().default(0),
+  },
+  (t) => [uniqueIndex('budget_state_scope_idx').on(t.scope)],
+);

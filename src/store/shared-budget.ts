@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
-import type { RequestBudget } from '../cxone/types.js';
+import { DEFAULT_BUDGET_SCOPE, type RequestBudget } from '../cxone/types.js';
 
 /**
  * The CXone call budget kept in the database, so every process on it (`npm start` and
@@ -15,7 +15,8 @@ import type { RequestBudget } from '../cxone/types.js';
  * It uses its own connection with synchronous=NORMAL: a grant needs no fsync on commit (after a power
  * loss the minute has passed anyway). Not OFF: any connection may run SQLite's automatic checkpoint,
  * and with OFF that checkpoint would skip the fsync that keeps the webhooks' FULL commits durable. Within this
- * process, waiters queue in order, so only one of them polls the table at a time.
+ * process, waiters of one scope queue in order, so only one of them polls the table at a time; waiters
+ * of another scope queue on their own, so an API paused by a 429 does not hold up the others.
  */
 export function createSharedBudget(options: {
   path: string;
@@ -34,14 +35,14 @@ export function createSharedBudget(options: {
   const grant = sqlite.prepare(
     'INSERT INTO budget_seconds (second, grants) VALUES (?, 1) ON CONFLICT(second) DO UPDATE SET grants = grants + 1',
   );
-  const pausedUntil = sqlite.prepare('SELECT paused_until AS until FROM budget_state WHERE id = 1');
+  const pausedUntil = sqlite.prepare('SELECT paused_until AS until FROM budget_state WHERE scope = ?');
   const setPause = sqlite.prepare(
-    'INSERT INTO budget_state (id, paused_until) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET paused_until = max(paused_until, excluded.paused_until)',
+    'INSERT INTO budget_state (scope, paused_until) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET paused_until = max(paused_until, excluded.paused_until)',
   );
 
   /** Takes a slot now (0), or says how long to wait before asking again. */
-  const tryAcquireTx = sqlite.transaction((now: number): number => {
-    const pause = (pausedUntil.get() as { until: number } | undefined)?.until ?? 0;
+  const tryAcquireTx = sqlite.transaction((now: number, scope: string): number => {
+    const pause = (pausedUntil.get(scope) as { until: number } | undefined)?.until ?? 0;
     if (pause > now) return pause - now;
     const first = Math.floor((now - 60_000) / 1000);
     prune.run(first);
@@ -54,27 +55,33 @@ export function createSharedBudget(options: {
     return Math.max(1, ((oldest ?? first) + 1) * 1000 + 60_000 - now);
   });
   // BEGIN IMMEDIATE: the count and the grant must not interleave with another process's.
-  const tryAcquire = (now: number): number => tryAcquireTx.immediate(now);
+  const tryAcquire = (now: number, scope: string): number => tryAcquireTx.immediate(now, scope);
 
-  let queue: Promise<void> = Promise.resolve();
+  /** Per scope, the last waiter's turn: the next one of that scope starts polling after it. */
+  const queues = new Map<string, Promise<void>>();
 
   return {
-    acquire(signal) {
-      const turn = queue.then(async () => {
+    acquire(signal, scope = DEFAULT_BUDGET_SCOPE) {
+      const turn = (queues.get(scope) ?? Promise.resolve()).then(async () => {
         for (;;) {
           signal?.throwIfAborted();
-          const wait = tryAcquire(clock.now());
+          const wait = tryAcquire(clock.now(), scope);
           if (wait === 0) return;
           // Poll at least every second: another process may have paused or used the budget.
           await clock.sleep(Math.min(wait, 1_000), signal);
         }
       });
       // A waiter that gives up must not block the ones behind it.
-      queue = turn.catch(() => undefined);
+      const settled = turn.catch(() => undefined);
+      queues.set(scope, settled);
+      // The last waiter of a scope leaves no entry behind.
+      void settled.then(() => {
+        if (queues.get(scope) === settled) queues.delete(scope);
+      });
       return turn;
     },
-    pauseUntil(untilMs) {
-      setPause.run(untilMs);
+    pauseUntil(untilMs, scope = DEFAULT_BUDGET_SCOPE) {
+      if (Number.isFinite(untilMs)) setPause.run(scope, Math.round(untilMs));
     },
     close() {
       if (sqlite.open) sqlite.close();

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { parseRetryAfterMs } from '../../src/cxone/api-caller.js';
 import { createSlidingWindowBudget } from '../../src/cxone/budget.js';
-import { createCxoneClient, DEFAULT_CXONE_PATHS, parseRetryAfterMs } from '../../src/cxone/client.js';
+import { createTutorialClient } from '../../src/cxone/tutorial-client.js';
+import { DEFAULT_CXONE_PATHS } from '../../src/cxone/tutorial-wire.js';
 import type { EvaluationBody, RequestBudget } from '../../src/cxone/types.js';
 import { type CxoneSimulatorOptions, maxCallsInAnyWindow } from '../../src/simulator/index.js';
 import { type SimulatorHarness, startSimulator } from '../support/simulator.js';
@@ -314,7 +316,7 @@ describe('failures as values', () => {
       });
       return new Response(stream, { status: 200, headers: { 'content-type': 'application/json' } });
     };
-    const client = createCxoneClient({
+    const client = createTutorialClient({
       baseUrl: 'http://127.0.0.1:9',
       clientId: 'x',
       clientSecret: 'y',

@@ -1,9 +1,10 @@
 import pino from 'pino';
 import { systemClock } from '../../src/clock.js';
 import type { CxoneClient } from '../../src/cxone/types.js';
+import type { TranscriptLine } from '../../src/domain/transcript.js';
 import { mapRubricToForm } from '../../src/pipeline/evaluation.js';
-import { createWorker, type Scorer, type WorkerOptions } from '../../src/pipeline/worker.js';
-import type { TranscriptLine } from '../../src/scoring/types.js';
+import { createWorker, type WorkerOptions } from '../../src/pipeline/worker.js';
+import type { Scorer } from '../../src/scoring/index.js';
 import {
   type CxoneSimulator,
   createCxoneSimulator,

@@ -1,11 +1,7 @@
 import { type Clock, systemClock } from '../../src/clock.js';
 import { createSlidingWindowBudget } from '../../src/cxone/budget.js';
-import {
-  CXONE_SCOPES,
-  type CxoneClientOptions,
-  createCxoneClient,
-  DEFAULT_CXONE_PATHS,
-} from '../../src/cxone/client.js';
+import { createTutorialClient, type TutorialClientOptions } from '../../src/cxone/tutorial-client.js';
+import { DEFAULT_CXONE_PATHS, DEFAULT_CXONE_SCOPES } from '../../src/cxone/tutorial-wire.js';
 import type { CxoneClient } from '../../src/cxone/types.js';
 import {
   type CxoneSimulator,
@@ -21,15 +17,15 @@ import {
 export function clientFor(
   sim: CxoneSimulator,
   url: string,
-  overrides: Partial<CxoneClientOptions> = {},
+  overrides: Partial<TutorialClientOptions> = {},
 ): CxoneClient {
   const clock: Clock = overrides.clock ?? systemClock;
   const budget = overrides.budget ?? createSlidingWindowBudget({ maxPerMinute: 100_000, clock });
-  return createCxoneClient({
+  return createTutorialClient({
     baseUrl: url,
     clientId: sim.clientId,
     clientSecret: sim.clientSecret,
-    scopes: [...CXONE_SCOPES],
+    scopes: DEFAULT_CXONE_SCOPES,
     paths: DEFAULT_CXONE_PATHS,
     pageSize: 50,
     timeoutMs: 5_000,
@@ -43,7 +39,7 @@ export interface SimulatorHarness {
   sim: CxoneSimulator;
   url: string;
   /** A client for this simulator (see clientFor); it runs on the simulator's clock unless overridden. */
-  client(overrides?: Partial<CxoneClientOptions>): CxoneClient;
+  client(overrides?: Partial<TutorialClientOptions>): CxoneClient;
   close(): Promise<void>;
 }
 
