@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobStore } from '../../src/store/jobs.js';
 import { SweepStore } from '../../src/store/sweeps.js';
 import { tempStore } from '../support/db.js';
@@ -54,4 +57,78 @@ it('a database that does not exist is one line naming the setting, exit 2', () =
   expect(run.status).toBe(2);
   expect(run.stderr.trim().split('\n')).toHaveLength(1);
   expect(run.stderr).toMatch(/^DATABASE_PATH: cannot open/);
+});
+
+describe('never creates a database, never prints a stack trace', () => {
+  const oneLine = (run: ReturnType<typeof status>) => {
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^DATABASE_PATH: cannot open '/);
+    return lines[0]!;
+  };
+
+  it('a path that does not exist: no file, no directory made', () => {
+    const missing = join(t.dir, 'nope', 'qm.sqlite');
+    expect(oneLine(status([], { DATABASE_PATH: missing }))).toContain('no such file');
+    expect(existsSync(join(t.dir, 'nope'))).toBe(false);
+  });
+
+  it('a file that is not a database is left as it was', () => {
+    const text = join(t.dir, 'notes.txt');
+    writeFileSync(text, 'hello, not SQLite\n');
+    expect(oneLine(status([], { DATABASE_PATH: text }))).toContain('not a SQLite database');
+    expect(readFileSync(text, 'utf8')).toBe('hello, not SQLite\n');
+  });
+
+  it('a directory', () => {
+    expect(oneLine(status([], { DATABASE_PATH: t.dir }))).toContain('not a file');
+  });
+
+  it('an empty file, or a database of something else, gets no tables', () => {
+    const empty = join(t.dir, 'empty.sqlite');
+    writeFileSync(empty, '');
+    expect(oneLine(status([], { DATABASE_PATH: empty }))).toContain('not a database of this service');
+    expect(statSync(empty).size).toBe(0);
+    const other = join(t.dir, 'other.sqlite');
+    const db = new Database(other);
+    db.exec('CREATE TABLE things (x)');
+    db.close();
+    expect(oneLine(status([], { DATABASE_PATH: other }))).toContain('not a database of this service');
+  });
+
+  it('a database of an older version that has not been migrated yet', () => {
+    t.store.sqlite.exec(
+      'DELETE FROM "__drizzle_migrations" WHERE created_at = (SELECT max(created_at) FROM "__drizzle_migrations")',
+    );
+    expect(oneLine(status())).toMatch(/older version .* start the service once/);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('a database it may not read', () => {
+    chmodSync(t.path, 0o000);
+    expect(oneLine(status())).toContain('not readable (EACCES)');
+  });
+});
+
+it('shows attempts only when the store counted some, and a 429 pause still in force', () => {
+  const jobs = new JobStore(t.store, 'form-1');
+  const now = Date.now();
+  jobs.transaction(() => jobs.onSwept({ conversationId: 'c-first-answer', agentId: 'a' }, now));
+  jobs.claim('w', 1, now, 10_000);
+  jobs.finish('w', 'c-first-answer', { state: 'failed', reason: 'submitEvaluation: HTTP 422' }, now);
+  const pausedUntil = now + 10 * 60_000;
+  t.store.sqlite
+    .prepare("INSERT INTO budget_state (scope, paused_until) VALUES ('tutorial', ?)")
+    .run(pausedUntil);
+
+  const run = status();
+  expect(run.status, run.stderr).toBe(0);
+  const line = run.stdout.split('\n').find((l) => l.includes('c-first-answer'))!;
+  expect(line).toContain('submitEvaluation: HTTP 422');
+  expect(line).not.toMatch(/attempt/);
+  expect(run.stdout).toContain(
+    `no call to the tutorial API before ${new Date(pausedUntil).toISOString().replace('T', ' ').slice(0, 19)}`,
+  );
+  expect(JSON.parse(status(['--json']).stdout).pauses).toEqual([{ scope: 'tutorial', until: pausedUntil }]);
 });

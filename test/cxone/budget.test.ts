@@ -189,3 +189,59 @@ describe('createSlidingWindowBudget', () => {
     expect(() => createSlidingWindowBudget({ maxPerMinute: 0, clock })).toThrow(RangeError);
   });
 });
+
+describe('429 pauses per scope (the API that answered 429)', () => {
+  it('a pause holds the calls of its scope only; the others go on, and the paused ones keep their order', async () => {
+    const clock = new ManualClock();
+    const budget = createSlidingWindowBudget({ maxPerMinute: 100, clock });
+    const t0 = clock.now();
+    budget.pauseUntil(t0 + 10_000, 'reporting');
+    const granted: string[] = [];
+    const take = (name: string, scope: string) => budget.acquire(undefined, scope).then(() => granted.push(name));
+    const r1 = take('reporting-1', 'reporting');
+    const m1 = take('media-1', 'media');
+    const r2 = take('reporting-2', 'reporting');
+    const m2 = take('media-2', 'media');
+    await Promise.all([m1, m2]);
+    await settle();
+    expect(granted).toEqual(['media-1', 'media-2']);
+    // Another scope, and the default one, are not paused either.
+    await budget.acquire();
+    await clock.advance(10_000);
+    await Promise.all([r1, r2]);
+    expect(granted).toEqual(['media-1', 'media-2', 'reporting-1', 'reporting-2']);
+  });
+
+  it('a waiter of an unpaused scope is served at once even while the pump sleeps for a paused one', async () => {
+    const clock = new ManualClock();
+    const budget = createSlidingWindowBudget({ maxPerMinute: 100, clock });
+    budget.pauseUntil(clock.now() + 60_000, 'a');
+    const paused = budget.acquire(undefined, 'a');
+    await settle();
+    let other = false;
+    const free = budget.acquire(undefined, 'b').then(() => {
+      other = true;
+    });
+    await settle();
+    expect(other).toBe(true);
+    await free;
+    await clock.advance(60_000);
+    await paused;
+  });
+
+  it('the sliding minute stays one for every scope', async () => {
+    const clock = new ManualClock();
+    const budget = createSlidingWindowBudget({ maxPerMinute: 2, clock });
+    await budget.acquire(undefined, 'a');
+    await budget.acquire(undefined, 'b');
+    let third = false;
+    const p = budget.acquire(undefined, 'c').then(() => {
+      third = true;
+    });
+    await clock.advance(BUDGET_WINDOW_MS - 1);
+    await settle();
+    expect(third).toBe(false);
+    await clock.advance(1);
+    await p;
+  });
+});

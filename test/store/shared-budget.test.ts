@@ -1,5 +1,9 @@
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { TUTORIAL_BUDGET_SCOPE } from '../../src/cxone/types.js';
+import { MIGRATIONS_FOLDER, migrate, openStore } from '../../src/store/db.js';
 import { createSharedBudget } from '../../src/store/shared-budget.js';
 import { tempStore } from '../support/db.js';
 
@@ -98,4 +102,58 @@ it('never grants more than the budget in any sliding minute, whatever the timing
   expect(grants.at(-1)! - grants[0]!).toBeLessThan(5 * 60_000);
   a.close();
   b.close();
+});
+
+it('a 429 pause holds its own scope in every process, and no other scope', async () => {
+  const clock = new ManualClock(1_000_000);
+  const a = createSharedBudget({ path: t.path, maxPerMinute: 100, clock });
+  const b = createSharedBudget({ path: t.path, maxPerMinute: 100, clock });
+  a.pauseUntil(clock.now() + 10_000, 'reporting');
+  const granted: string[] = [];
+  const reporting = b.acquire(undefined, 'reporting').then(() => granted.push('reporting'));
+  await b.acquire(undefined, 'media');
+  granted.push('media');
+  await a.acquire();
+  granted.push('default');
+  await settle();
+  expect(granted).toEqual(['media', 'default']);
+  await clock.advance(10_500);
+  await reporting;
+  expect(granted).toEqual(['media', 'default', 'reporting']);
+  a.close();
+  b.close();
+});
+
+it('a pause persisted before pauses had scopes becomes the tutorial scope’s on upgrade', async () => {
+  // The database as the migrations before scopes left it, with a pause in its one row.
+  const before = join(t.dir, 'migrations-before-scopes');
+  mkdirSync(join(before, 'meta'), { recursive: true });
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8'));
+  // The first migration that gives budget_state its scope column, whatever it is named.
+  const upTo = journal.entries.findIndex((e: { tag: string }) =>
+    readFileSync(join(MIGRATIONS_FOLDER, `${e.tag}.sql`), 'utf8').includes('`budget_state` ADD `scope`'),
+  );
+  expect(upTo).toBeGreaterThan(0);
+  journal.entries = journal.entries.slice(0, upTo);
+  writeFileSync(join(before, 'meta/_journal.json'), JSON.stringify(journal));
+  for (const file of readdirSync(MIGRATIONS_FOLDER).filter((f) => f.endsWith('.sql')))
+    copyFileSync(join(MIGRATIONS_FOLDER, file), join(before, file));
+  const path = join(t.dir, 'old.sqlite');
+  const old = openStore(path);
+  migrate(old, before);
+  const clock = new ManualClock(1_000_000);
+  old.sqlite.prepare('INSERT INTO budget_state (id, paused_until) VALUES (1, ?)').run(clock.now() + 10_000);
+  migrate(old);
+  old.close();
+
+  const budget = createSharedBudget({ path, maxPerMinute: 100, clock });
+  await budget.acquire(undefined, 'elsewhere');
+  let granted = false;
+  const waiting = budget.acquire(undefined, TUTORIAL_BUDGET_SCOPE).then(() => (granted = true));
+  await clock.advance(9_000);
+  await settle();
+  expect(granted).toBe(false);
+  await clock.advance(1_500);
+  await waiting;
+  budget.close();
 });
