@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, SETTING_NAMES } from '../src/config.js';
+import { loadConfig, loadOperatorConfig, SETTING_NAMES } from '../src/config.js';
 
 const minimal = {
   CXONE_ORG: 'acme',
@@ -111,5 +111,22 @@ describe('.env.example and README', () => {
   it('the README documents every setting', () => {
     const readme = readFileSync('README.md', 'utf8');
     for (const name of SETTING_NAMES) expect(readme, name).toContain(`\`${name}\``);
+  });
+});
+
+describe('loadOperatorConfig', () => {
+  it('needs no credentials, and reads DATABASE_PATH with the service’s default and rules', () => {
+    expect(loadOperatorConfig({})).toEqual({
+      ok: true,
+      config: { databasePath: './data/qm.sqlite', rubricPath: null, formId: undefined },
+    });
+    // Empty counts as unset, as for the service: never a database at ''.
+    expect(loadOperatorConfig({ DATABASE_PATH: '  ', QM_FORM_ID: 'f' })).toMatchObject({
+      ok: true,
+      config: { databasePath: './data/qm.sqlite', formId: 'f' },
+    });
+    const service = loadConfig({ ...minimal, DATABASE_PATH: ' /var/qm/db.sqlite ' });
+    const operator = loadOperatorConfig({ DATABASE_PATH: ' /var/qm/db.sqlite ' });
+    expect(operator.ok && operator.config.databasePath).toBe(service.ok && service.config.databasePath);
   });
 });

@@ -28,6 +28,21 @@ import type { CxoneCall, CxoneError, CxoneErrorKind, CxoneResult, RequestBudget 
  *   (the worker, the sweep) decides when to try again.
  * - `close()` aborts everything in flight or waiting for the budget (answered as `network`, "client
  *   closed") and closes the keep-alive pool the caller owns.
+ *
+ * Building a client on it (tutorial-client.ts is the worked example):
+ *   const caller = createApiCaller({ timeoutMs, budget, clock, secrets: () => [secret, tokens.held?.value] });
+ *   const tokens = createCachedTokenSource({ clock, grant: async () => {
+ *     // any number of exchanges (discovery, then the grant), each with its call name and scope
+ *     const answer = await caller.exchange({ call: 'token', scope: 'auth', url, method: 'POST', headers, body });
+ *     if (!answer.ok) return answer;
+ *     if (answer.value.status >= 300) return { ok: false, error: caller.errorOf('token', answer.value, refusedMapping) };
+ *     return parseJsonBody('token', schema, answer.value.text, (d) => ({ value: d.access_token, lifetimeMs: d.expires_in * 1000 }));
+ *   } });
+ *   caller.call({ call: 'getContacts', scope: 'reporting', auth: tokens, url, method: 'GET', mapError },
+ *     (answer) => answer.status === 204 ? { ok: true, value: [] } : parseJsonBody('getContacts', schema, answer.text, map));
+ * Call names are the `CxoneCall` union in types.ts (add a client's calls there); scopes are free-form
+ * names, one per API whose 429s are separate (the budget keeps a pause per scope, persisted in
+ * `budget_state` when the budget is the shared one).
  */
 
 /** One request as a client describes it. */

@@ -5,6 +5,7 @@ import type { TranscriptLine } from '../domain/transcript.js';
  * answers a CxoneResult, and its error says whether trying again later can help.
  */
 
+/** Every call a client makes, named in its errors; a new client adds its own (src/cxone/api-caller.ts). */
 export type CxoneCall = 'token' | 'queryConversations' | 'getTranscript' | 'getForm' | 'submitEvaluation';
 
 export type CxoneErrorKind =

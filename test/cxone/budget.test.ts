@@ -197,7 +197,8 @@ describe('429 pauses per scope (the API that answered 429)', () => {
     const t0 = clock.now();
     budget.pauseUntil(t0 + 10_000, 'reporting');
     const granted: string[] = [];
-    const take = (name: string, scope: string) => budget.acquire(undefined, scope).then(() => granted.push(name));
+    const take = (name: string, scope: string) =>
+      budget.acquire(undefined, scope).then(() => granted.push(name));
     const r1 = take('reporting-1', 'reporting');
     const m1 = take('media-1', 'media');
     const r2 = take('reporting-2', 'reporting');
