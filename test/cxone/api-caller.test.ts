@@ -1,10 +1,10 @@
 /**
  * The machinery every CXone client is built on (src/cxone/api-caller.ts, token-source.ts), driven
  * through its own interfaces: a scripted HTTP transport, a budget that records pauses, a token source
- * that counts. The tutorial client's behaviour on top of it is in client.test.ts.
+ * that counts. The tutorial client's behaviour on top of it is in tutorial-client.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, systemClock } from '../../src/clock.js';
+import { systemClock } from '../../src/clock.js';
 import {
   type ApiCallerOptions,
   createApiCaller,
@@ -12,9 +12,9 @@ import {
   urlOf,
 } from '../../src/cxone/api-caller.js';
 import { createSlidingWindowBudget } from '../../src/cxone/budget.js';
-import { type AccessToken, createCachedTokenSource, type TokenSource } from '../../src/cxone/token-source.js';
+import type { AccessToken, TokenSource } from '../../src/cxone/token-source.js';
 import type { HttpTransport } from '../../src/cxone/transport.js';
-import type { CxoneResult, RequestBudget } from '../../src/cxone/types.js';
+import type { RequestBudget } from '../../src/cxone/types.js';
 
 type Answer = { status: number; body?: string; headers?: Record<string, string> };
 
@@ -273,26 +273,6 @@ describe('tokens', () => {
     });
     expect(requests).toHaveLength(0);
     await api.close();
-  });
-
-  it('the cached source keeps a still-valid token when an early refresh fails with a retryable error', async () => {
-    const clock = new ManualClock(1_000_000);
-    const answers: CxoneResult<{ value: string; lifetimeMs: number }>[] = [
-      { ok: true, value: { value: 'first', lifetimeMs: 600_000 } },
-      { ok: false, error: { kind: 'server', call: 'token', retryable: true, message: 'token: HTTP 503' } },
-      {
-        ok: false,
-        error: { kind: 'unauthorized', call: 'token', retryable: false, message: 'token: refused' },
-      },
-    ];
-    let grants = 0;
-    const source = createCachedTokenSource({ clock, grant: async () => answers[grants++]! });
-    expect(await source.current()).toMatchObject({ ok: true, value: { value: 'first' } });
-    await clock.advance(550_000); // past the refresh time (540 s), before expiry (600 s)
-    expect(await source.current()).toMatchObject({ ok: true, value: { value: 'first' } });
-    // A refusal is not papered over, even with the old token still valid.
-    expect(await source.current()).toMatchObject({ ok: false, error: { kind: 'unauthorized' } });
-    expect(grants).toBe(3);
   });
 });
 
