@@ -77,7 +77,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     const page = await fetchPage(options, pageToken);
     if (!page.ok) {
       result.error = page.error;
-      return end('failed', `${page.error.call}: ${page.error.message}`);
+      // The client's messages already name the call.
+      return end('failed', page.error.message);
     }
     result.pages++;
     let reachedHorizon = false;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { CxoneClient, CxoneError } from '../cxone/types.js';
 import type { Scorer } from '../scoring/index.js';
-import type { Job, JobStore } from '../store/jobs.js';
+import { type Job, type JobStore, NO_AGENT_REASON, type ReasonCode, type RetryCode } from '../store/jobs.js';
 import { backoffDelay } from './backoff.js';
 import { buildEvaluation, type FormMapping, idempotencyKey } from './evaluation.js';
 
@@ -55,6 +55,13 @@ export interface Worker {
   stop(graceMs: number): Promise<void>;
   readonly inFlight: number;
   onJobDone?: (job: Job, outcome: JobOutcome, reason?: string) => void;
+}
+
+/** How a run ended: the outcome, and why (the stored code and its text for people). */
+interface Ended {
+  outcome: JobOutcome;
+  code?: ReasonCode;
+  reason?: string;
 }
 
 const ONE_MINUTE = 60_000;
@@ -175,28 +182,25 @@ export function createWorker(options: WorkerOptions): Worker {
   async function run(job: Job): Promise<void> {
     const started = clock.now();
     const jobLog = log.child({ conversationId: job.conversationId, attempt: job.attempts + 1 });
-    let outcome: JobOutcome;
-    let reason: string | undefined;
+    let how: Ended;
     try {
-      ({ outcome, reason } = await processJob(job));
+      how = await processJob(job);
     } catch (error) {
       // Unexpected (a bug, a database fault): logged once here with context, then retried like a
       // transient failure so one bad job cannot stop the worker.
       jobLog.error({ err: error }, 'job failed unexpectedly');
-      ({ outcome, reason } = safely(() => retryLater(job, `unexpected error: ${(error as Error).message}`)));
+      how = safely(() => retryLater(job, 'unexpected', `unexpected error: ${(error as Error).message}`));
     }
+    const { outcome, code, reason } = how;
     const level = outcome === 'failed' ? 'warn' : 'info';
     jobLog[level](
-      { outcome, reason, durationMs: clock.now() - started, agentId: job.agentId },
+      { outcome, reasonCode: code, reason, durationMs: clock.now() - started, agentId: job.agentId },
       'job finished',
     );
     worker.onJobDone?.(job, outcome, reason);
   }
 
-  function safely(fn: () => { outcome: JobOutcome; reason?: string }): {
-    outcome: JobOutcome;
-    reason?: string;
-  } {
+  function safely(fn: () => Ended): Ended {
     try {
       return fn();
     } catch (error) {
@@ -205,57 +209,66 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   }
 
-  async function processJob(job: Job): Promise<{ outcome: JobOutcome; reason?: string }> {
-    if (!job.agentId)
-      return finish(job, { state: 'skipped', reason: 'conversation has no agent: it cannot be evaluated' });
-    const transcript = await cxone.getTranscript(job.conversationId);
+  /** What the run's transition answered: the lease may have been lost meanwhile. */
+  function ended(applied: boolean, outcome: JobOutcome, code?: ReasonCode, reason?: string): Ended {
+    if (!applied) return { outcome: 'lease_lost', reason: 'lease expired and the job was taken over' };
+    return { outcome, ...(code ? { code } : {}), ...(reason ? { reason } : {}) };
+  }
+
+  async function processJob(job: Job): Promise<Ended> {
+    const id = job.conversationId;
+    if (!job.agentId) {
+      const why = { code: 'no_agent', reason: NO_AGENT_REASON } as const;
+      return ended(jobs.skip(owner, id, why, clock.now()), 'skipped', why.code, why.reason);
+    }
+    const transcript = await cxone.getTranscript(id);
     if (!transcript.ok) {
       if (transcript.error.kind === 'not_ready') return transcriptNotReady(job);
       return failedCall(job, transcript.error);
     }
     if (!transcript.value.some((line) => line.text.trim() !== '')) {
-      return finish(job, { state: 'skipped', reason: 'transcript is empty' });
+      const why = { code: 'empty_transcript', reason: 'transcript is empty' } as const;
+      return ended(jobs.skip(owner, id, why, clock.now()), 'skipped', why.code, why.reason);
     }
     const result = scorer.score(transcript.value);
     const body = buildEvaluation({
-      conversationId: job.conversationId,
+      conversationId: id,
       agentId: job.agentId,
       mapping,
       rubric: scorer.rubric,
       result,
       comment: scorer.comment(result),
     });
-    const submitted = await cxone.submitEvaluation(body, idempotencyKey(job.conversationId, mapping.formId));
+    const submitted = await cxone.submitEvaluation(body, idempotencyKey(id, mapping.formId));
     if (!submitted.ok) return failedCall(job, submitted.error);
-    return finish(
-      job,
+    const evaluationId = submitted.value.id;
+    const applied = jobs.submitted(
+      owner,
+      id,
       {
-        state: 'submitted',
-        reason: null,
-        evaluationId: submitted.value.id,
+        evaluationId,
         overallScore: body.overall_score,
-        rubricName: scorer.rubric.name,
-        rubricVersion: scorer.rubric.version,
-        rubricHash: scorer.rubric.hash,
-        resultJson: JSON.stringify(
-          result.rules.map((r) => ({ name: r.name, outcome: r.outcome, score: r.score, comment: r.comment })),
-        ),
+        rubric: { name: scorer.rubric.name, version: scorer.rubric.version, hash: scorer.rubric.hash },
+        rules: result.rules,
       },
-      submitted.value.id,
+      clock.now(),
     );
+    return ended(applied, 'submitted', undefined, `evaluation ${evaluationId}`);
   }
 
-  function transcriptNotReady(job: Job): { outcome: JobOutcome; reason?: string } {
+  function transcriptNotReady(job: Job): Ended {
     const now = clock.now();
     const checks = job.transcriptChecks + 1;
     const deadline = job.firstSeenAt + transcriptMaxWaitMs;
     if (now >= deadline) {
       const hours = Math.round((transcriptMaxWaitMs / 3_600_000) * 10) / 10;
-      return finish(job, {
-        state: 'failed',
-        reason: `transcript not ready after ${hours} h`,
-        transcriptChecks: checks,
-      });
+      const reason = `transcript not ready after ${hours} h (${checks} checks)`;
+      return ended(
+        jobs.transcriptTimedOut(owner, job.conversationId, { reason }, now),
+        'failed',
+        'transcript_timeout',
+        reason,
+      );
     }
     // Growing waits: a transcript that is late is probably very late; but never past the deadline,
     // so the last check happens at it. If transcript.ready arrived while this fetch was in flight,
@@ -265,72 +278,50 @@ export function createWorker(options: WorkerOptions): Worker {
     const delay = announcedMeanwhile
       ? 0
       : backoffDelay(checks, transcriptRetryBaseMs, transcriptRetryMaxMs, random);
-    return finish(
-      job,
-      {
-        state: 'waiting_transcript',
-        reason: 'transcript not ready (404)',
-        transcriptChecks: checks,
-        nextAttemptAt: Math.min(deadline, now + delay),
-      },
-      undefined,
+    const wait = { reason: 'transcript not ready (404)', at: Math.min(deadline, now + delay) };
+    return ended(
+      jobs.waitForTranscript(owner, job.conversationId, wait, now),
       'waiting_transcript',
+      'transcript_not_ready',
+      wait.reason,
     );
   }
 
-  function failedCall(job: Job, error: CxoneError): { outcome: JobOutcome; reason?: string } {
-    const reason = `${error.call}: ${error.message}`;
+  function failedCall(job: Job, error: CxoneError): Ended {
+    // The client's messages already name the call ("submitEvaluation: HTTP 422: ...").
+    const reason = error.message;
+    const now = clock.now();
     if (error.kind === 'unauthorized' || error.kind === 'forbidden') {
       // Refused credentials are the operator's to fix, not this job's fault: wait without using up
       // attempts, so the job is done once they are fixed.
-      return finish(
-        job,
-        { state: 'due', reason, nextAttemptAt: clock.now() + retryMaxMs },
-        undefined,
+      const retry = { reason, at: now + retryMaxMs };
+      return ended(
+        jobs.credentialsRefused(owner, job.conversationId, retry, now),
         'credentials_refused',
+        'credentials_refused',
+        reason,
       );
     }
-    if (!error.retryable) return finish(job, { state: 'failed', reason });
-    return retryLater(job, reason);
+    if (!error.retryable) {
+      const why = { code: 'rejected', reason } as const;
+      return ended(jobs.fail(owner, job.conversationId, why, now), 'failed', why.code, reason);
+    }
+    return retryLater(job, 'transient', reason);
   }
 
-  function retryLater(job: Job, reason: string): { outcome: JobOutcome; reason?: string } {
+  function retryLater(job: Job, code: RetryCode, reason: string): Ended {
+    const now = clock.now();
     const attempts = job.attempts + 1;
     if (attempts >= maxAttempts) {
-      // Not final: the next sweep that lists the conversation makes it due again (retryBySweep).
-      return finish(job, {
-        state: 'failed',
+      // Not final: the next sweep that lists the conversation makes it due again.
+      const why = {
+        code: 'attempts_exhausted',
         reason: `gave up after ${attempts} attempts: ${reason}`,
-        attempts,
-        retryBySweep: true,
-      });
+      } as const;
+      return ended(jobs.fail(owner, job.conversationId, why, now), 'failed', why.code, why.reason);
     }
-    const delay = backoffDelay(attempts, retryBaseMs, retryMaxMs, random);
-    return finish(
-      job,
-      { state: 'due', reason, attempts, nextAttemptAt: clock.now() + delay },
-      undefined,
-      'retry',
-    );
-  }
-
-  function finish(
-    job: Job,
-    patch: Partial<Job>,
-    evaluationId?: string,
-    outcome?: JobOutcome,
-  ): { outcome: JobOutcome; reason?: string } {
-    const now = clock.now();
-    const terminal = patch.state === 'submitted' || patch.state === 'skipped' || patch.state === 'failed';
-    const applied = jobs.finish(
-      owner,
-      job.conversationId,
-      terminal ? { ...patch, finishedAt: now } : patch,
-      now,
-    );
-    if (!applied) return { outcome: 'lease_lost', reason: 'lease expired and the job was taken over' };
-    const reason = patch.reason ?? (evaluationId ? `evaluation ${evaluationId}` : undefined);
-    return { outcome: outcome ?? (patch.state as JobOutcome), ...(reason ? { reason } : {}) };
+    const retry = { code, reason, at: now + backoffDelay(attempts, retryBaseMs, retryMaxMs, random) };
+    return ended(jobs.retryLater(owner, job.conversationId, retry, now), 'retry', code, reason);
   }
 
   return worker;

@@ -1,9 +1,12 @@
 import type { Statement } from 'better-sqlite3';
-import { getTableColumns } from 'drizzle-orm';
+import type { RuleOutcome } from '../scoring/index.js';
 import type { Store } from './db.js';
-import { type JobState, jobs } from './schema.js';
+import { fromRow, type Job, toRow } from './job-rows.js';
+import { JOB_SQL, type JobStatementName } from './job-sql.js';
+import type { JobState, ReasonCode } from './schema.js';
 
-export type Job = typeof jobs.$inferSelect;
+export type { Job } from './job-rows.js';
+export type { ReasonCode } from './schema.js';
 
 /** What any source (webhook, sweep) knows about a conversation. */
 export interface ConversationFacts {
@@ -14,7 +17,32 @@ export interface ConversationFacts {
   endTime?: string | null;
 }
 
-const NO_AGENT = 'conversation has no agent: it cannot be evaluated';
+/** One rule's result as kept with a submitted job: what agents and reviewers read. */
+export interface RuleRecord {
+  name: string;
+  outcome: RuleOutcome;
+  /** 0-100; null when the rule is N/A. */
+  score: number | null;
+  comment: string;
+}
+
+/** What a destination accepted for a job: the `submitted` transition keeps all of it. */
+export interface SubmittedResult {
+  /** The id the destination gave the evaluation. */
+  evaluationId: string;
+  /** As submitted (rounded as the destination received it). */
+  overallScore: number;
+  /** Which rubric scored it, so a later change of rubric can be told apart. */
+  rubric: { name: string; version: string; hash: string };
+  rules: RuleRecord[];
+}
+
+export type SkipCode = Extract<ReasonCode, 'no_agent' | 'empty_transcript'>;
+export type FailCode = Extract<ReasonCode, 'rejected' | 'attempts_exhausted'>;
+export type RetryCode = Extract<ReasonCode, 'transient' | 'unexpected'>;
+
+/** The text people read beside `no_agent`, whichever transition writes it. */
+export const NO_AGENT_REASON = 'conversation has no agent: it cannot be evaluated';
 
 /**
  * Waiting for someone to name the agent: known only from transcript.ready, or skipped because a
@@ -24,89 +52,40 @@ const NO_AGENT = 'conversation has no agent: it cannot be evaluated';
  */
 function lacksAgent(job: Job): boolean {
   return (
-    job.state === 'waiting_agent' || (job.state === 'skipped' && job.reason === NO_AGENT && !job.agentId)
+    job.state === 'waiting_agent' ||
+    (job.state === 'skipped' && job.reasonCode === 'no_agent' && !job.agentId)
   );
 }
 
-type JobPatch = Partial<Omit<Job, 'conversationId' | 'formId'>>;
-
-// Column names come from the drizzle schema, the single source of truth for the table.
-const COLUMNS = getTableColumns(jobs);
-const SELECT_LIST = Object.entries(COLUMNS)
-  .map(([key, column]) => `"${column.name}" AS "${key}"`)
-  .join(', ');
-
-/** SQLite has no booleans and better-sqlite3 refuses to bind JS ones. */
-function toSql(value: unknown): unknown {
-  return typeof value === 'boolean' ? (value ? 1 : 0) : value;
-}
-
-function fromRow(row: Record<string, unknown> | undefined): Job | undefined {
-  if (!row) return undefined;
-  row.transcriptAnnounced = row.transcriptAnnounced === 1;
-  return row as unknown as Job;
-}
-
 /**
- * The job queue. Its statements are prepared once: the ingest path runs them for every webhook and
- * the worker for every job, and building queries per call (drizzle's builder, then `prepare`) cost
- * more CPU than the fsync they wait for (see BENCHMARKS.md).
+ * The job queue, and the only writer of job rows: every transition is a named operation with its
+ * own statement (src/store/job-sql.ts). Callers choose the transition and its timing (the worker's
+ * backoff, deadlines and attempt limit are its policy); the store decides what columns it sets.
+ *
+ * The statements are prepared once: the ingest path runs them for every webhook and the worker for
+ * every job, and building queries per call (drizzle's builder, then `prepare`) cost more CPU than
+ * the fsync they wait for (see BENCHMARKS.md).
  *
  * The on* methods read before they write: call them inside `transaction()`, which is
  * `BEGIN IMMEDIATE` — a deferred transaction that reads and then writes fails at once with
  * SQLITE_BUSY when another process wrote in between, instead of waiting for busy_timeout.
+ *
+ * The worker's transitions (`submitted`, `skip`, `fail`, ...) end a leased run and are fenced by
+ * the lease: when `owner` no longer holds it (it expired and another process took the job over),
+ * nothing is written and they answer false.
  */
 export class JobStore {
   private readonly sqlite: Store['sqlite'];
-  private readonly statements = new Map<string, Statement>();
-  private readonly findStatement: Statement;
-  private readonly insertStatement: Statement;
-  private readonly readyStatement: Statement;
-  private readonly orphanedStatement: Statement;
-  private readonly leaseStatement: Statement;
-  private readonly renewStatement: Statement;
-  private readonly releaseStatement: Statement;
-  private readonly nextDueStatement: Statement;
-  private readonly nextLeaseStatement: Statement;
-  private readonly nextRetryStatement: Statement;
+  private readonly sql: Record<JobStatementName, Statement>;
 
   constructor(
     store: Store,
     readonly formId: string,
   ) {
     this.sqlite = store.sqlite;
-    const s = this.sqlite;
-    const keys = Object.keys(COLUMNS);
-    this.findStatement = s.prepare(
-      `SELECT ${SELECT_LIST} FROM jobs WHERE conversation_id = ? AND form_id = ?`,
-    );
-    this.insertStatement = s.prepare(
-      `INSERT INTO jobs (${keys.map((k) => `"${COLUMNS[k as keyof typeof COLUMNS].name}"`).join(', ')}) VALUES (${keys.map((k) => `@${k}`).join(', ')})`,
-    );
-    this.readyStatement = s.prepare(
-      `SELECT conversation_id AS id FROM jobs WHERE state IN ('due', 'waiting_transcript') AND next_attempt_at <= ? AND form_id = ? ORDER BY next_attempt_at LIMIT ?`,
-    );
-    this.orphanedStatement = s.prepare(
-      `SELECT conversation_id AS id FROM jobs WHERE state = 'in_progress' AND lease_expires_at <= ? AND form_id = ? LIMIT ?`,
-    );
-    this.leaseStatement = s.prepare(
-      `UPDATE jobs SET state = 'in_progress', lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE conversation_id = ? AND form_id = ? RETURNING ${SELECT_LIST}`,
-    );
-    this.renewStatement = s.prepare(
-      `UPDATE jobs SET lease_expires_at = ? WHERE lease_owner = ? AND state = 'in_progress'`,
-    );
-    this.releaseStatement = s.prepare(
-      `UPDATE jobs SET state = 'due', next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE lease_owner = ? AND state = 'in_progress'`,
-    );
-    this.nextDueStatement = s.prepare(
-      `SELECT min(next_attempt_at) AS at FROM jobs WHERE state IN ('due', 'waiting_transcript') AND form_id = ?`,
-    );
-    this.nextRetryStatement = s.prepare(
-      `SELECT min(next_attempt_at) AS at FROM jobs WHERE state = 'due' AND form_id = ?`,
-    );
-    this.nextLeaseStatement = s.prepare(
-      `SELECT min(lease_expires_at) AS at FROM jobs WHERE state = 'in_progress' AND form_id = ?`,
-    );
+    this.sql = Object.fromEntries(
+      Object.entries(JOB_SQL).map(([name, text]) => [name, this.sqlite.prepare(text)]),
+    ) as Record<JobStatementName, Statement>;
   }
 
   /** Runs `fn` in BEGIN IMMEDIATE (nested calls become savepoints). */
@@ -115,10 +94,11 @@ export class JobStore {
   }
 
   get(conversationId: string): Job | undefined {
-    return fromRow(
-      this.findStatement.get(conversationId, this.formId) as Record<string, unknown> | undefined,
-    );
+    const row = this.sql.find.get(this.key(conversationId)) as Record<string, unknown> | undefined;
+    return row && fromRow(row);
   }
+
+  // ---- Ingest ---------------------------------------------------------------------------------
 
   /**
    * conversation.ended: the agent is known. The transcript may still be transcribing, so unless
@@ -129,7 +109,12 @@ export class JobStore {
     const existing = this.get(facts.conversationId);
     if (!existing) {
       if (!facts.agentId) {
-        this.insert(facts, 'webhook', now, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
+        this.insert(facts, 'webhook', now, {
+          state: 'skipped',
+          reasonCode: 'no_agent',
+          reason: NO_AGENT_REASON,
+          finishedAt: now,
+        });
         return false;
       }
       this.insert(facts, 'webhook', now, {
@@ -138,24 +123,20 @@ export class JobStore {
       });
       return firstCheckDelayMs <= 0;
     }
-    const agentId = existing.agentId ?? facts.agentId ?? null;
-    const patch: JobPatch = { ...this.mergeFacts(existing, facts), updatedAt: now };
-    if (lacksAgent(existing)) {
-      if (!agentId) {
-        Object.assign(patch, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
-      } else if (existing.transcriptAnnounced) {
-        Object.assign(patch, { state: 'due', nextAttemptAt: now, reason: null, finishedAt: null });
-      } else {
-        Object.assign(patch, {
-          state: 'waiting_transcript',
-          nextAttemptAt: now + firstCheckDelayMs,
-          reason: null,
-          finishedAt: null,
-        });
-      }
+    if (!lacksAgent(existing)) {
+      this.ingest('learn', facts, now);
+      return false;
     }
-    this.update(facts.conversationId, patch);
-    return patch.state === 'due';
+    if (!existing.agentId && !facts.agentId) {
+      this.ingest('skipNoAgent', facts, now, { reason: NO_AGENT_REASON });
+      return false;
+    }
+    if (existing.transcriptAnnounced) {
+      this.ingest('reviveDue', facts, now, { at: now });
+      return true;
+    }
+    this.ingest('reviveWaiting', facts, now, { at: now + firstCheckDelayMs });
+    return false;
   }
 
   /**
@@ -169,25 +150,23 @@ export class JobStore {
       this.insert(facts, 'webhook', now, { state, nextAttemptAt: now, transcriptAnnounced: true });
       return state === 'due';
     }
-    const patch: JobPatch = {
-      ...this.mergeFacts(existing, facts),
-      transcriptAnnounced: true,
-      updatedAt: now,
-    };
-    const agentId = existing.agentId ?? facts.agentId ?? null;
     if (existing.state === 'waiting_transcript' || existing.state === 'due') {
-      Object.assign(patch, { state: 'due', nextAttemptAt: Math.min(existing.nextAttemptAt, now) });
-    } else if (lacksAgent(existing) && agentId) {
-      Object.assign(patch, { state: 'due', nextAttemptAt: now, reason: null, finishedAt: null });
+      this.ingest('announceDue', facts, now);
+      return true;
     }
-    this.update(facts.conversationId, patch);
-    return patch.state === 'due';
+    if (lacksAgent(existing) && (existing.agentId || facts.agentId)) {
+      this.ingest('announceRevive', facts, now);
+      return true;
+    }
+    this.ingest('announce', facts, now);
+    return false;
   }
 
   /**
    * The sweep found a completed conversation. Creates its job when it is new (due now: the
-   * conversation is over, its transcript is likely ready), supplies a missing agent, and otherwise
-   * leaves a known job alone. 'skipped': new, but without an agent it cannot be evaluated.
+   * conversation is over, its transcript is likely ready), supplies a missing agent, gives a job an
+   * outage made fail another go, and otherwise leaves a known job alone. 'skipped': new, but
+   * without an agent it cannot be evaluated.
    */
   onSwept(facts: ConversationFacts, now: number): 'created' | 'skipped' | 'updated' | 'known' {
     const existing = this.get(facts.conversationId);
@@ -196,38 +175,34 @@ export class JobStore {
         this.insert(facts, 'sweep', now, { state: 'due', nextAttemptAt: now });
         return 'created';
       }
-      this.insert(facts, 'sweep', now, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
+      this.insert(facts, 'sweep', now, {
+        state: 'skipped',
+        reasonCode: 'no_agent',
+        reason: NO_AGENT_REASON,
+        finishedAt: now,
+      });
       return 'skipped';
     }
-    if (existing.state === 'failed' && existing.retryBySweep && existing.agentId) {
+    if (existing.state === 'failed' && existing.reasonCode === 'attempts_exhausted' && existing.agentId) {
       // Failed only because CXone was down for longer than the retries lasted: CXone lists it as
       // completed again, so try again rather than lose it.
-      this.update(facts.conversationId, {
-        state: 'due',
-        nextAttemptAt: now,
-        attempts: 0,
-        reason: null,
-        finishedAt: null,
-        retryBySweep: false,
-        updatedAt: now,
-      });
+      this.ingest('retryAfterOutage', facts, now);
       return 'updated';
     }
     if (!lacksAgent(existing)) {
       if (!existing.agentId && facts.agentId) {
-        this.update(facts.conversationId, { ...this.mergeFacts(existing, facts), updatedAt: now });
+        this.ingest('learn', facts, now);
         return 'updated';
       }
       return 'known';
     }
     if (!facts.agentId && existing.state === 'skipped') return 'known';
-    const patch: JobPatch = { ...this.mergeFacts(existing, facts), updatedAt: now };
-    if (facts.agentId)
-      Object.assign(patch, { state: 'due', nextAttemptAt: now, reason: null, finishedAt: null });
-    else Object.assign(patch, { state: 'skipped', reason: NO_AGENT, finishedAt: now });
-    this.update(facts.conversationId, patch);
+    if (facts.agentId) this.ingest('reviveDue', facts, now, { at: now });
+    else this.ingest('skipNoAgent', facts, now, { reason: NO_AGENT_REASON });
     return 'updated';
   }
+
+  // ---- Leases ---------------------------------------------------------------------------------
 
   /**
    * Leases up to `limit` runnable jobs to `owner`: due or waiting jobs whose time has come, and jobs
@@ -237,34 +212,99 @@ export class JobStore {
   claim(owner: string, limit: number, now: number, leaseMs: number): Job[] {
     if (limit <= 0) return [];
     return this.transaction(() => {
-      const ready = this.readyStatement.all(now, this.formId, limit) as { id: string }[];
+      const ready = this.sql.ready.all({ now, formId: this.formId, limit }) as { id: string }[];
       const orphaned =
         ready.length < limit
-          ? (this.orphanedStatement.all(now, this.formId, limit - ready.length) as { id: string }[])
+          ? (this.sql.orphaned.all({ now, formId: this.formId, limit: limit - ready.length }) as {
+              id: string;
+            }[])
           : [];
-      return [...ready, ...orphaned].map(
-        ({ id }) =>
-          fromRow(
-            this.leaseStatement.get(owner, now + leaseMs, now, id, this.formId) as Record<string, unknown>,
-          )!,
+      return [...ready, ...orphaned].map(({ id }) =>
+        fromRow(
+          this.sql.lease.get({ ...this.key(id), owner, now, expiresAt: now + leaseMs }) as Record<
+            string,
+            unknown
+          >,
+        ),
       );
     });
   }
 
   /** Extends every lease `owner` holds: a job that is still running never loses its lease. */
   renewLeases(owner: string, now: number, leaseMs: number): number {
-    return this.renewStatement.run(now + leaseMs, owner).changes;
+    return this.sql.renew.run({ owner, expiresAt: now + leaseMs }).changes;
+  }
+
+  /** At shutdown: hand every job still leased by `owner` back as due now, for the next process. */
+  releaseLeases(owner: string, now: number): number {
+    return this.sql.release.run({ owner, now }).changes;
+  }
+
+  // ---- Worker: how a leased run ended (each answers false when the lease was lost) ------------
+
+  /** The destination accepted the evaluation: done, with what was submitted kept beside it. */
+  submitted(owner: string, conversationId: string, result: SubmittedResult, now: number): boolean {
+    return this.endRun('submitted', owner, conversationId, now, {
+      evaluationId: result.evaluationId,
+      overallScore: result.overallScore,
+      rubricName: result.rubric.name,
+      rubricVersion: result.rubric.version,
+      rubricHash: result.rubric.hash,
+      resultJson: JSON.stringify(
+        result.rules.map((r) => ({ name: r.name, outcome: r.outcome, score: r.score, comment: r.comment })),
+      ),
+    });
+  }
+
+  /** Nothing to evaluate: done without an evaluation. */
+  skip(owner: string, conversationId: string, why: { code: SkipCode; reason: string }, now: number): boolean {
+    return this.endRun('skip', owner, conversationId, now, why);
   }
 
   /**
-   * Ends a leased job. Fenced by the lease: when `owner` no longer holds it (it expired and another
-   * process took the job over), nothing is written and false is returned.
+   * Failed for good (until an operator requeues it, or, for 'attempts_exhausted', the sweep lists
+   * the conversation again). The run counts as an attempt.
    */
-  finish(owner: string, conversationId: string, patch: JobPatch, now: number): boolean {
-    const full: JobPatch = { ...patch, leaseOwner: null, leaseExpiresAt: null, updatedAt: now };
-    const statement = this.updateStatement(Object.keys(full), true);
-    return statement.run(this.bindings(conversationId, full, owner)).changes === 1;
+  fail(owner: string, conversationId: string, why: { code: FailCode; reason: string }, now: number): boolean {
+    return this.endRun('fail', owner, conversationId, now, why);
   }
+
+  /** The transcript answered 404 once more and the wait is over: failed ('transcript_timeout'). */
+  transcriptTimedOut(owner: string, conversationId: string, why: { reason: string }, now: number): boolean {
+    return this.endRun('transcriptTimedOut', owner, conversationId, now, why);
+  }
+
+  /** The transcript answered 404 (still transcribing): look again at `at`. */
+  waitForTranscript(
+    owner: string,
+    conversationId: string,
+    wait: { reason: string; at: number },
+    now: number,
+  ): boolean {
+    return this.endRun('waitForTranscript', owner, conversationId, now, wait);
+  }
+
+  /** A failure that may pass: due again at `at`, one more attempt used. */
+  retryLater(
+    owner: string,
+    conversationId: string,
+    retry: { code: RetryCode; reason: string; at: number },
+    now: number,
+  ): boolean {
+    return this.endRun('retryLater', owner, conversationId, now, retry);
+  }
+
+  /** CXone refused the credentials: due again at `at`, no attempt used (the operator must act). */
+  credentialsRefused(
+    owner: string,
+    conversationId: string,
+    retry: { reason: string; at: number },
+    now: number,
+  ): boolean {
+    return this.endRun('credentialsRefused', owner, conversationId, now, retry);
+  }
+
+  // ---- Operator -------------------------------------------------------------------------------
 
   /**
    * An operator's second chance for jobs that ended failed or skipped (after fixing the form, the
@@ -273,37 +313,28 @@ export class JobStore {
    */
   requeue(conversationIds: string[] | 'all-failed', now: number): number {
     return this.transaction(() => {
-      const reset = `state = 'due', reason = NULL, attempts = 0, retry_by_sweep = 0, transcript_checks = 0, first_seen_at = ?, next_attempt_at = ?, finished_at = NULL, updated_at = ?`;
       if (conversationIds === 'all-failed') {
-        return this.sqlite
-          .prepare(`UPDATE jobs SET ${reset} WHERE form_id = ? AND state = 'failed'`)
-          .run(now, now, now, this.formId).changes;
+        return this.sql.requeueFailed.run({ formId: this.formId, now }).changes;
       }
-      const statement = this.sqlite.prepare(
-        `UPDATE jobs SET ${reset} WHERE form_id = ? AND conversation_id = ? AND state IN ('failed', 'skipped') AND agent_id IS NOT NULL`,
-      );
       let changed = 0;
-      for (const id of conversationIds) changed += statement.run(now, now, now, this.formId, id).changes;
+      for (const id of conversationIds) changed += this.sql.requeueOne.run({ ...this.key(id), now }).changes;
       return changed;
     });
   }
 
-  /** At shutdown: hand every job still leased by `owner` back as due now, for the next process. */
-  releaseLeases(owner: string, now: number): number {
-    return this.releaseStatement.run(now, now, owner).changes;
-  }
+  // ---- Queries --------------------------------------------------------------------------------
 
   /** The earliest time something becomes runnable (a due time or a lease expiry), or null. */
   nextWakeAt(): number | null {
-    const due = (this.nextDueStatement.get(this.formId) as { at: number | null }).at;
-    const lease = (this.nextLeaseStatement.get(this.formId) as { at: number | null }).at;
+    const due = (this.sql.nextDue.get({ formId: this.formId }) as { at: number | null }).at;
+    const lease = (this.sql.nextLease.get({ formId: this.formId }) as { at: number | null }).at;
     if (due === null) return lease;
     return lease === null ? due : Math.min(due, lease);
   }
 
   /** The earliest retry of a job that failed transiently (not a transcript wait), or null. */
   nextRetryAt(): number | null {
-    return (this.nextRetryStatement.get(this.formId) as { at: number | null }).at;
+    return (this.sql.nextRetry.get({ formId: this.formId }) as { at: number | null }).at;
   }
 
   /** Jobs of this form per state; only those of `conversationIds` when given. */
@@ -332,13 +363,63 @@ export class JobStore {
     return counts;
   }
 
+  // ---- Internals ------------------------------------------------------------------------------
+
+  private key(conversationId: string): { conversationId: string; formId: string } {
+    return { conversationId, formId: this.formId };
+  }
+
+  /** Runs one ingest statement: the facts it learns, plus what the transition needs. */
+  private ingest(
+    name:
+      | 'learn'
+      | 'skipNoAgent'
+      | 'reviveDue'
+      | 'reviveWaiting'
+      | 'announce'
+      | 'announceDue'
+      | 'announceRevive'
+      | 'retryAfterOutage',
+    facts: ConversationFacts,
+    now: number,
+    extra: Record<string, unknown> = {},
+  ): void {
+    this.sql[name].run({
+      ...this.key(facts.conversationId),
+      agentId: facts.agentId ?? null,
+      mediaType: facts.mediaType ?? null,
+      startTime: facts.startTime ?? null,
+      endTime: facts.endTime ?? null,
+      now,
+      ...extra,
+    });
+  }
+
+  /** Runs one worker transition, fenced by `owner`'s lease; false when the lease was lost. */
+  private endRun(
+    name:
+      | 'submitted'
+      | 'skip'
+      | 'fail'
+      | 'transcriptTimedOut'
+      | 'waitForTranscript'
+      | 'retryLater'
+      | 'credentialsRefused',
+    owner: string,
+    conversationId: string,
+    now: number,
+    values: Record<string, unknown>,
+  ): boolean {
+    return this.sql[name].run({ ...values, ...this.key(conversationId), owner, now }).changes === 1;
+  }
+
   private insert(
     facts: ConversationFacts,
     source: 'webhook' | 'sweep',
     now: number,
-    fields: JobPatch & { state: JobState },
+    fields: Pick<Job, 'state'> &
+      Partial<Pick<Job, 'reasonCode' | 'reason' | 'nextAttemptAt' | 'transcriptAnnounced' | 'finishedAt'>>,
   ): void {
-    const { state, ...rest } = fields;
     const row: Job = {
       conversationId: facts.conversationId,
       formId: this.formId,
@@ -347,10 +428,9 @@ export class JobStore {
       startTime: facts.startTime ?? null,
       endTime: facts.endTime ?? null,
       source,
-      state,
+      reasonCode: null,
       reason: null,
       transcriptAnnounced: false,
-      retryBySweep: false,
       attempts: 0,
       transcriptChecks: 0,
       firstSeenAt: now,
@@ -366,48 +446,8 @@ export class JobStore {
       finishedAt: null,
       createdAt: now,
       updatedAt: now,
-      ...rest,
+      ...fields,
     };
-    this.insertStatement.run(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, toSql(v)])));
-  }
-
-  private update(conversationId: string, patch: JobPatch): void {
-    this.updateStatement(Object.keys(patch), false).run(this.bindings(conversationId, patch));
-  }
-
-  /** One prepared UPDATE per set of columns (there are a handful), fenced by the lease or not. */
-  private updateStatement(keys: string[], fenced: boolean): Statement {
-    const cacheKey = `${fenced ? 'F' : 'U'}:${keys.join(',')}`;
-    let statement = this.statements.get(cacheKey);
-    if (!statement) {
-      const assignments = keys.map((k) => {
-        const column = COLUMNS[k as keyof typeof COLUMNS];
-        if (!column) throw new Error(`jobs has no column for '${k}'`);
-        return `"${column.name}" = @${k}`;
-      });
-      const fence = fenced ? ` AND lease_owner = @_owner AND state = 'in_progress'` : '';
-      statement = this.sqlite.prepare(
-        `UPDATE jobs SET ${assignments.join(', ')} WHERE conversation_id = @_conversationId AND form_id = @_formId${fence}`,
-      );
-      this.statements.set(cacheKey, statement);
-    }
-    return statement;
-  }
-
-  private bindings(conversationId: string, patch: JobPatch, owner?: string): Record<string, unknown> {
-    const values: Record<string, unknown> = { _conversationId: conversationId, _formId: this.formId };
-    if (owner !== undefined) values._owner = owner;
-    for (const [k, v] of Object.entries(patch)) values[k] = toSql(v ?? null);
-    return values;
-  }
-
-  /** Fills what we did not know yet; never overwrites what an earlier source told us. */
-  private mergeFacts(existing: Job, facts: ConversationFacts): JobPatch {
-    return {
-      agentId: existing.agentId ?? facts.agentId ?? null,
-      mediaType: existing.mediaType ?? facts.mediaType ?? null,
-      startTime: existing.startTime ?? facts.startTime ?? null,
-      endTime: existing.endTime ?? facts.endTime ?? null,
-    };
+    this.sql.insert.run(toRow(row));
   }
 }

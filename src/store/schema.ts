@@ -33,6 +33,34 @@ export const JOB_STATES = [
 export type JobState = (typeof JOB_STATES)[number];
 
 /**
+ * Why a job is where it is, as programs act on it (the text beside it is for people). Each code
+ * belongs to one state; a job that is due, in progress or submitted for the first time has none.
+ */
+export const REASON_CODES = [
+  // skipped: no source named an agent. Revived when a later webhook or sweep names one.
+  'no_agent',
+  // skipped: the transcript has no words to score.
+  'empty_transcript',
+  // waiting_transcript: the last fetch answered 404 (transcription still running).
+  'transcript_not_ready',
+  // failed: still 404 when TRANSCRIPT_MAX_WAIT_HOURS had passed.
+  'transcript_timeout',
+  // due: a 5xx, timeout, network error or 429; retried with backoff.
+  'transient',
+  // due: the run failed in a way nobody expected (a bug, a database fault); retried like 'transient'.
+  'unexpected',
+  // due: CXone refused the credentials (401 after a fresh token, or 403); waits for the operator.
+  'credentials_refused',
+  // failed: transient or unexpected failures outlasted MAX_ATTEMPTS. Not final: the next sweep that
+  // still lists the conversation makes it due again, so an outage loses nothing.
+  'attempts_exhausted',
+  // failed: the destination refused the request, or answered something unusable; repeating it
+  // cannot help (a 422 or other 4xx, a 404 of something that must exist, a malformed answer).
+  'rejected',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+/**
  * One row per conversation and QM form: the unit of "exactly one evaluation per form".
  */
 export const jobs = sqliteTable(
@@ -47,17 +75,18 @@ export const jobs = sqliteTable(
     /** What first told us of the conversation: 'webhook' or 'sweep'. */
     source: text('source').notNull(),
     state: text('state', { enum: JOB_STATES }).notNull(),
-    /** Why a job is skipped/failed, or what the last retry was for. */
+    /** Why a job is skipped or failed, or what its last wait or retry was for; null otherwise. */
+    reasonCode: text('reason_code', { enum: REASON_CODES }),
+    /** The same for people (CXone's answer, how long was waited). Programs act on reasonCode only. */
     reason: text('reason'),
     /** transcript.ready was received: no need to wait before fetching. */
     transcriptAnnounced: integer('transcript_announced', { mode: 'boolean' }).notNull().default(false),
-    /** Attempts that ended in a transient failure (5xx, timeout, network, 429). */
-    attempts: integer('attempts').notNull().default(0),
     /**
-     * Failed only because transient errors (5xx, timeouts, 429s) outlasted MAX_ATTEMPTS: the next
-     * sweep that still lists the conversation makes it due again, so an outage loses nothing.
+     * Runs of this job that ended in an error: transient (5xx, timeout, network, 429, unexpected) or
+     * final (a rejection). A 404 while the transcript is being made counts in transcriptChecks
+     * instead, and refused credentials in neither: they are the operator's to fix, not the job's.
      */
-    retryBySweep: integer('retry_by_sweep', { mode: 'boolean' }).notNull().default(false),
+    attempts: integer('attempts').notNull().default(0),
     /** How many times the transcript answered 404. */
     transcriptChecks: integer('transcript_checks').notNull().default(0),
     firstSeenAt: integer('first_seen_at').notNull(),

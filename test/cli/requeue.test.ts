@@ -28,7 +28,7 @@ it("npm run requeue -- --failed puts the form's failed conversations back in the
   const now = Date.now();
   jobs.transaction(() => jobs.onSwept({ conversationId: 'c1', agentId: 'a' }, now));
   jobs.claim('w', 1, now, 10_000);
-  jobs.finish('w', 'c1', { state: 'failed', reason: 'submitEvaluation: HTTP 422' }, now);
+  jobs.fail('w', 'c1', { code: 'rejected', reason: 'submitEvaluation: HTTP 422' }, now);
 
   const run = requeue(['--failed']);
   expect(run.status, run.stderr).toBe(0);

@@ -29,11 +29,12 @@ it('shows jobs by state, failures with their reasons, waiting work and the last 
     jobs.onConversationEnded({ conversationId: 'c-wait', agentId: 'a' }, now, 60_000);
   });
   const [first, second] = jobs.claim('w', 2, now, 10_000);
-  jobs.finish('w', first!.conversationId, { state: 'submitted', evaluationId: 'e1' }, now);
-  jobs.finish(
+  const result = { evaluationId: 'e1', overallScore: 100, rubric: { name: 'r', version: '1', hash: 'h' } };
+  jobs.submitted('w', first!.conversationId, { ...result, rules: [] }, now);
+  jobs.fail(
     'w',
     second!.conversationId,
-    { state: 'failed', reason: 'submitEvaluation: HTTP 422: item-x unknown' },
+    { code: 'rejected', reason: 'submitEvaluation: HTTP 422: item-x unknown' },
     now,
   );
   const sweeps = new SweepStore(t.store.db);
@@ -44,7 +45,8 @@ it('shows jobs by state, failures with their reasons, waiting work and the last 
   expect(run.stdout).toMatch(/form-1\s+failed\s+1/);
   expect(run.stdout).toMatch(/form-1\s+submitted\s+1/);
   expect(run.stdout).toMatch(/waiting_transcript\s+1/);
-  expect(run.stdout).toContain('HTTP 422: item-x unknown');
+  // The failed run counts: a failure never shows "(0 attempts)".
+  expect(run.stdout).toMatch(/c-bad {2}\(1 attempt\) {2}submitEvaluation: HTTP 422: item-x unknown/);
   expect(run.stdout).toMatch(/ok\s+2 page\(s\), 7 seen, 3 new/);
 
   const json = JSON.parse(status(['--json']).stdout);

@@ -116,6 +116,10 @@ it('a pass that fails does not move the watermark; the next one looks back as fa
   const failed = await driven(sweep({ pageAttempts: 3 }));
   expect(failed.ok).toBe(false);
   expect(failed.error?.kind).toBe('server');
+  // What the sweeps table keeps (and `npm run status` shows) names the call once.
+  const recorded = h.store.sqlite.prepare("SELECT error FROM sweeps WHERE status = 'failed'").get();
+  expect(recorded).toEqual({ error: expect.stringMatching(/^queryConversations: HTTP 503/) });
+  expect((recorded as { error: string }).error.split('queryConversations')).toHaveLength(2);
   expect(sweeps.lastSuccessfulStart()).toBeNull();
   const again = await sweep();
   expect(again.ok).toBe(true);

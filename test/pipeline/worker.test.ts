@@ -27,13 +27,23 @@ describe('worker', () => {
       '[CLOSING_SUMMARY] found',
     ]);
     expect(job.overallScore).toBe(100);
+    expect(job).toMatchObject({ rubricName: 'keywords', rubricVersion: '1', rubricHash: 'test' });
+    expect(JSON.parse(job.resultJson!).map((r: { outcome: string }) => r.outcome)).toEqual([
+      'pass',
+      'pass',
+      'pass',
+      'pass',
+    ]);
   });
 
   it('waits for a transcript that is not ready, then submits', async () => {
-    h.addConversation('c1', undefined, { readyAt: Date.now() + 150 });
+    h.addConversation('c1');
+    // Two 404s, as CXone answers while transcription runs. (A ready-at deadline 150 ms away raced
+    // the first call: run alone, a cold first call came after it and the test failed.)
+    h.sim.failNext('transcript', { status: 404, count: 2 });
     await h.worker('w1').runUntilIdle(5_000, { waitForTranscripts: true });
-    expect(h.jobs.get('c1')!.state).toBe('submitted');
-    expect(h.jobs.get('c1')!.transcriptChecks).toBeGreaterThan(0);
+    expect(h.jobs.get('c1')).toMatchObject({ state: 'submitted', transcriptChecks: 2, attempts: 0 });
+    expect(h.sim.callsOf('transcript')).toHaveLength(3);
     expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
   });
 
@@ -41,8 +51,9 @@ describe('worker', () => {
     h.addConversation('c1', undefined, { readyAt: Date.now() + 3_600_000 });
     await h.worker('w1', { transcriptMaxWaitMs: 200 }).runUntilIdle(1_000, { waitForTranscripts: true });
     const job = h.jobs.get('c1')!;
-    expect(job.state).toBe('failed');
-    expect(job.reason).toMatch(/transcript not ready after/);
+    expect(job).toMatchObject({ state: 'failed', reasonCode: 'transcript_timeout', attempts: 0 });
+    expect(job.reason).toMatch(/transcript not ready after .* h \(\d+ checks\)/);
+    expect(job.reason).toContain(`(${job.transcriptChecks} checks)`);
     expect(h.sim.callsOf('evaluation')).toHaveLength(0);
   });
 
@@ -51,8 +62,12 @@ describe('worker', () => {
     h.sim.failNext('evaluation', { status: 422, body: { error: { message: 'item-x is not on the form' } } });
     await h.worker('w1').runUntilIdle(1_000, { waitForTranscripts: true });
     const job = h.jobs.get('c1')!;
-    expect(job.state).toBe('failed');
+    expect(job).toMatchObject({ state: 'failed', reasonCode: 'rejected' });
     expect(job.reason).toMatch(/item-x is not on the form/);
+    // The reason names the call once, and the failing run counts as an attempt.
+    expect(job.reason).toMatch(/^submitEvaluation: HTTP 422: /);
+    expect(job.reason!.split('submitEvaluation')).toHaveLength(2);
+    expect(job.attempts).toBe(1);
     expect(h.sim.callsOf('evaluation')).toHaveLength(1);
   });
 
@@ -72,8 +87,20 @@ describe('worker', () => {
     h.sim.failNext('transcript', { status: 500, count: 100 });
     await h.worker('w1', { maxAttempts: 3 }).runUntilIdle(1_000, { waitForTranscripts: true });
     const job = h.jobs.get('c1')!;
-    expect(job.state).toBe('failed');
-    expect(job.reason).toMatch(/gave up after 3 attempts/);
+    expect(job).toMatchObject({ state: 'failed', reasonCode: 'attempts_exhausted', attempts: 3 });
+    expect(job.reason).toMatch(/^gave up after 3 attempts: getTranscript: HTTP 500/);
+    expect(job.reason!.split('getTranscript')).toHaveLength(2);
+  });
+
+  it('refused credentials park the job for the operator without using an attempt', async () => {
+    h.addConversation('c1');
+    h.sim.failNext('transcript', { status: 403 });
+    const before = Date.now();
+    await h.worker('w1', { retryMaxMs: 60_000 }).runUntilIdle(0, { waitForTranscripts: true });
+    const job = h.jobs.get('c1')!;
+    expect(job).toMatchObject({ state: 'due', reasonCode: 'credentials_refused', attempts: 0 });
+    expect(job.reason).toMatch(/^getTranscript: HTTP 403/);
+    expect(job.nextAttemptAt).toBeGreaterThanOrEqual(before + 60_000);
   });
 
   it('an answer lost after CXone stored the evaluation is repeated with the same key: one evaluation', async () => {
@@ -88,7 +115,11 @@ describe('worker', () => {
   it('skips conversations with an empty transcript, with the reason recorded', async () => {
     h.addConversation('c1', [{ speaker: 'AGENT', text: '  ', timestamp: '' }]);
     await h.worker('w1').runUntilIdle(0, { waitForTranscripts: true });
-    expect(h.jobs.get('c1')).toMatchObject({ state: 'skipped', reason: 'transcript is empty' });
+    expect(h.jobs.get('c1')).toMatchObject({
+      state: 'skipped',
+      reasonCode: 'empty_transcript',
+      reason: 'transcript is empty',
+    });
     expect(h.sim.evaluations).toHaveLength(0);
   });
 

@@ -1,10 +1,18 @@
+import { and, eq, getTableColumns } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/db.js';
-import { JobStore } from '../../src/store/jobs.js';
+import { type Job, JobStore, type SubmittedResult } from '../../src/store/jobs.js';
+import { jobs as jobsTable } from '../../src/store/schema.js';
 import { tempStore } from '../support/db.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const DELAY = 30_000;
+const RESULT: SubmittedResult = {
+  evaluationId: 'e1',
+  overallScore: 87.5,
+  rubric: { name: 'r', version: '2', hash: 'h' },
+  rules: [{ name: 'greeting', outcome: 'pass', score: 100, comment: '[GREETING] found' }],
+};
 
 let t: ReturnType<typeof tempStore>;
 let store: Store;
@@ -82,7 +90,8 @@ describe('job state machine: events', () => {
     const job = jobs.get('c')!;
     expect(job.state).toBe(state);
     if (state !== 'skipped') expect(job.nextAttemptAt).toBe(nextAttemptAt);
-    if (state === 'skipped') expect(job.reason).toMatch(/no agent/);
+    if (state === 'skipped')
+      expect(job).toMatchObject({ reasonCode: 'no_agent', reason: expect.stringMatching(/no agent/) });
   });
 
   it.each([
@@ -96,7 +105,13 @@ describe('job state machine: events', () => {
       events[first]('c', null);
       expect(jobs.get('c')!.state).toBe('skipped');
       events[then]('c', 'agent-5');
-      expect(jobs.get('c')).toMatchObject({ state, agentId: 'agent-5', reason: null, finishedAt: null });
+      expect(jobs.get('c')).toMatchObject({
+        state,
+        agentId: 'agent-5',
+        reasonCode: null,
+        reason: null,
+        finishedAt: null,
+      });
     },
   );
 
@@ -109,9 +124,7 @@ describe('job state machine: events', () => {
   it('events never reopen a finished job', () => {
     swept('c');
     const [job] = jobs.claim('w1', 1, NOW, 10_000);
-    expect(jobs.finish('w1', job!.conversationId, { state: 'submitted', evaluationId: 'e1' }, NOW)).toBe(
-      true,
-    );
+    expect(jobs.submitted('w1', job!.conversationId, RESULT, NOW)).toBe(true);
     ended('c');
     ready('c', 'agent-1');
     swept('c');
@@ -137,7 +150,7 @@ describe('job state machine: leases', () => {
     const [taken] = jobs.claim('w2', 1, NOW + 10_000, 10_000);
     expect(taken?.leaseOwner).toBe('w2');
     // The dead owner's late write is fenced off.
-    expect(jobs.finish('dead', 'a', { state: 'submitted' }, NOW + 10_001)).toBe(false);
+    expect(jobs.submitted('dead', 'a', RESULT, NOW + 10_001)).toBe(false);
     expect(jobs.get('a')!.state).toBe('in_progress');
   });
 
@@ -173,11 +186,192 @@ describe('job state machine: leases', () => {
   });
 });
 
+/** A job of its own, claimed by 'w' at NOW: what a worker's transition starts from. */
+const leased = (id: string): Job => {
+  swept(id);
+  const [job] = jobs.claim('w', 1, NOW, 10_000);
+  expect(job?.conversationId).toBe(id);
+  return job!;
+};
+
+describe('job state machine: how a run ends', () => {
+  const AT = NOW + 5_000;
+  it.each([
+    [
+      'submitted keeps the result',
+      (id: string) => jobs.submitted('w', id, RESULT, NOW),
+      {
+        state: 'submitted',
+        reasonCode: null,
+        evaluationId: 'e1',
+        overallScore: 87.5,
+        rubricName: 'r',
+        rubricVersion: '2',
+        rubricHash: 'h',
+        resultJson: JSON.stringify(RESULT.rules),
+        finishedAt: NOW,
+      },
+    ],
+    [
+      'skip',
+      (id: string) => jobs.skip('w', id, { code: 'empty_transcript', reason: 'transcript is empty' }, NOW),
+      { state: 'skipped', reasonCode: 'empty_transcript', reason: 'transcript is empty', finishedAt: NOW },
+    ],
+    [
+      'fail counts the run as an attempt',
+      (id: string) => jobs.fail('w', id, { code: 'rejected', reason: 'submitEvaluation: HTTP 422' }, NOW),
+      { state: 'failed', reasonCode: 'rejected', attempts: 1, transcriptChecks: 0, finishedAt: NOW },
+    ],
+    [
+      'transcriptTimedOut counts a check, not an attempt',
+      (id: string) => jobs.transcriptTimedOut('w', id, { reason: 'not ready after 4 h' }, NOW),
+      {
+        state: 'failed',
+        reasonCode: 'transcript_timeout',
+        attempts: 0,
+        transcriptChecks: 1,
+        finishedAt: NOW,
+      },
+    ],
+    [
+      'waitForTranscript',
+      (id: string) => jobs.waitForTranscript('w', id, { reason: 'transcript not ready (404)', at: AT }, NOW),
+      {
+        state: 'waiting_transcript',
+        reasonCode: 'transcript_not_ready',
+        transcriptChecks: 1,
+        attempts: 0,
+        nextAttemptAt: AT,
+        finishedAt: null,
+      },
+    ],
+    [
+      'retryLater uses an attempt',
+      (id: string) => jobs.retryLater('w', id, { code: 'transient', reason: 'HTTP 503', at: AT }, NOW),
+      { state: 'due', reasonCode: 'transient', reason: 'HTTP 503', attempts: 1, nextAttemptAt: AT },
+    ],
+    [
+      'credentialsRefused uses none',
+      (id: string) => jobs.credentialsRefused('w', id, { reason: 'HTTP 403', at: AT }, NOW),
+      { state: 'due', reasonCode: 'credentials_refused', attempts: 0, nextAttemptAt: AT },
+    ],
+  ] as const)('%s, ends the lease, and is fenced by it', (_name, transition, expected) => {
+    leased('a');
+    expect(transition('a')).toBe(true);
+    expect(jobs.get('a')).toMatchObject({
+      ...expected,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      updatedAt: NOW,
+    });
+
+    // The same transition by a process whose lease expired (the job was taken over) writes nothing.
+    leased('b');
+    const before = jobs.get('b');
+    jobs.transaction(() =>
+      store.sqlite.prepare("UPDATE jobs SET lease_owner = 'w2' WHERE conversation_id = 'b'").run(),
+    );
+    expect(transition('b')).toBe(false);
+    expect(jobs.get('b')).toEqual({ ...before, leaseOwner: 'w2' });
+  });
+
+  it('the sweep revives a job that ran out of attempts (an outage), never one that was rejected', () => {
+    leased('outage');
+    jobs.fail(
+      'w',
+      'outage',
+      { code: 'attempts_exhausted', reason: 'gave up after 8 attempts: HTTP 503' },
+      NOW,
+    );
+    leased('rejected');
+    jobs.fail('w', 'rejected', { code: 'rejected', reason: 'HTTP 422' }, NOW);
+    expect(swept('outage', 'agent-1', NOW + 1)).toBe('updated');
+    expect(swept('rejected', 'agent-1', NOW + 1)).toBe('known');
+    expect(jobs.get('outage')).toMatchObject({
+      state: 'due',
+      attempts: 0,
+      reasonCode: null,
+      reason: null,
+      nextAttemptAt: NOW + 1,
+      finishedAt: null,
+    });
+    expect(jobs.get('rejected')).toMatchObject({ state: 'failed', reasonCode: 'rejected' });
+  });
+});
+
+describe('job rows', () => {
+  /** Drives one job into every state and reason code, and both values of every boolean. */
+  const everyKind = () => {
+    // Runs end first, with their next attempts far off, so each claim takes the job just swept.
+    const LATER = NOW + 86_400_000;
+    const ends: [string, (id: string) => boolean][] = [
+      ['submitted', (id) => jobs.submitted('w', id, RESULT, NOW)],
+      ['empty', (id) => jobs.skip('w', id, { code: 'empty_transcript', reason: 'empty' }, NOW)],
+      ['not-ready', (id) => jobs.waitForTranscript('w', id, { reason: '404', at: LATER }, NOW)],
+      ['timeout', (id) => jobs.transcriptTimedOut('w', id, { reason: 'late' }, NOW)],
+      ['transient', (id) => jobs.retryLater('w', id, { code: 'transient', reason: '503', at: LATER }, NOW)],
+      ['unexpected', (id) => jobs.retryLater('w', id, { code: 'unexpected', reason: 'bug', at: LATER }, NOW)],
+      ['refused', (id) => jobs.credentialsRefused('w', id, { reason: '403', at: LATER }, NOW)],
+      ['exhausted', (id) => jobs.fail('w', id, { code: 'attempts_exhausted', reason: 'out' }, NOW)],
+      ['rejected', (id) => jobs.fail('w', id, { code: 'rejected', reason: '422' }, NOW)],
+    ];
+    for (const [id, end] of ends) {
+      leased(id);
+      expect(end(id)).toBe(true);
+    }
+    leased('in-progress');
+    ready('waiting-agent');
+    ready('announced', 'agent-1');
+    ended('waiting');
+    swept('no-agent', null);
+  };
+
+  it('read back exactly as the schema types them: every boolean and enum column, every value', () => {
+    everyKind();
+    const viaDrizzle = store.db.select().from(jobsTable).all();
+    const seen = new Map<string, Set<unknown>>();
+    for (const expected of viaDrizzle) {
+      // drizzle's own query builder maps every column by the schema: get() must answer the same.
+      const job = jobs.get(expected.conversationId)!;
+      expect(job).toStrictEqual(expected);
+      for (const [key, column] of Object.entries(getTableColumns(jobsTable))) {
+        const value = job[key as keyof Job];
+        if (!seen.has(key)) seen.set(key, new Set());
+        seen.get(key)!.add(value);
+        if (value === null) continue;
+        if (column.dataType === 'boolean') expect(typeof value, key).toBe('boolean');
+        if (column.enumValues) expect(column.enumValues, key).toContain(value);
+      }
+    }
+    // What claim() answers (a row from UPDATE ... RETURNING) is mapped the same way.
+    const claimed = jobs.claim('w', 10, NOW, 10_000);
+    expect(claimed.length).toBeGreaterThan(0);
+    for (const job of claimed) {
+      const row = store.db
+        .select()
+        .from(jobsTable)
+        .where(and(eq(jobsTable.conversationId, job.conversationId), eq(jobsTable.formId, 'form-1')))
+        .get();
+      expect(job).toStrictEqual(row);
+    }
+    // The rows above really cover every value, so a column that maps wrongly cannot hide.
+    for (const [key, column] of Object.entries(getTableColumns(jobsTable))) {
+      const values = seen.get(key)!;
+      if (column.dataType === 'boolean') expect([...values].sort(), key).toEqual([false, true]);
+      if (column.enumValues) {
+        for (const v of column.enumValues) expect(values.has(v), `${key} = ${v}`).toBe(true);
+      }
+    }
+  });
+});
+
 describe('requeue', () => {
   const endAs = (id: string, state: 'failed' | 'skipped' | 'submitted') => {
     swept(id);
     jobs.claim('w', 1, NOW, 10_000);
-    jobs.finish('w', id, { state, reason: state === 'submitted' ? null : 'boom', attempts: 5 }, NOW);
+    if (state === 'submitted') jobs.submitted('w', id, RESULT, NOW);
+    else if (state === 'skipped') jobs.skip('w', id, { code: 'empty_transcript', reason: 'boom' }, NOW);
+    else jobs.fail('w', id, { code: 'rejected', reason: 'boom' }, NOW);
   };
 
   it('makes failed jobs due again with fresh attempts; never reopens a submitted one', () => {
@@ -185,7 +379,13 @@ describe('requeue', () => {
     endAs('f2', 'failed');
     endAs('ok', 'submitted');
     expect(jobs.requeue('all-failed', NOW + 1)).toBe(2);
-    expect(jobs.get('f1')).toMatchObject({ state: 'due', attempts: 0, reason: null, nextAttemptAt: NOW + 1 });
+    expect(jobs.get('f1')).toMatchObject({
+      state: 'due',
+      attempts: 0,
+      reasonCode: null,
+      reason: null,
+      nextAttemptAt: NOW + 1,
+    });
     expect(jobs.requeue(['ok'], NOW + 2)).toBe(0);
     expect(jobs.get('ok')!.state).toBe('submitted');
   });
