@@ -45,8 +45,8 @@ it('shows jobs by state, failures with their reasons, waiting work and the last 
   expect(run.stdout).toMatch(/form-1\s+failed\s+1/);
   expect(run.stdout).toMatch(/form-1\s+submitted\s+1/);
   expect(run.stdout).toMatch(/waiting_transcript\s+1/);
-  // The failed run counts: a failure never shows "(0 attempts)".
-  expect(run.stdout).toMatch(/c-bad {2}\(1 attempt\) {2}submitEvaluation: HTTP 422: item-x unknown/);
+  // The failed run counts as an attempt: a rejection does not show "0 attempts".
+  expect(run.stdout).toMatch(/c-bad .*\b1 attempts?\b.*submitEvaluation: HTTP 422: item-x unknown/);
   expect(run.stdout).toMatch(/ok\s+2 page\(s\), 7 seen, 3 new/);
 
   const json = JSON.parse(status(['--json']).stdout);
