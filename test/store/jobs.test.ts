@@ -256,6 +256,14 @@ describe('job state machine: how a run ends', () => {
       { state: 'due', reasonCode: 'credentials_refused', attempts: 0, nextAttemptAt: AT },
     ],
   ] as const)('%s, ends the lease, and is fenced by it', (_name, transition, expected) => {
+    // A process whose lease expired, and whose job another process took over, writes nothing.
+    leased('b');
+    const [taken] = jobs.claim('w2', 1, NOW + 10_000, 10_000);
+    expect(taken?.conversationId).toBe('b');
+    expect(transition('b')).toBe(false);
+    expect(jobs.get('b')).toEqual(taken);
+
+    // The holder of the lease ends the run.
     leased('a');
     expect(transition('a')).toBe(true);
     expect(jobs.get('a')).toMatchObject({
@@ -264,15 +272,6 @@ describe('job state machine: how a run ends', () => {
       leaseExpiresAt: null,
       updatedAt: NOW,
     });
-
-    // The same transition by a process whose lease expired (the job was taken over) writes nothing.
-    leased('b');
-    const before = jobs.get('b');
-    jobs.transaction(() =>
-      store.sqlite.prepare("UPDATE jobs SET lease_owner = 'w2' WHERE conversation_id = 'b'").run(),
-    );
-    expect(transition('b')).toBe(false);
-    expect(jobs.get('b')).toEqual({ ...before, leaseOwner: 'w2' });
   });
 
   it('the sweep revives a job that ran out of attempts (an outage), never one that was rejected', () => {
