@@ -64,8 +64,13 @@ it('by id, it says for each id what it did or why not, and exits 1 when some cou
   const otherForm = new JobStore(t.store, 'form-2');
   otherForm.transaction(() => otherForm.onSwept({ conversationId: 'c-other-form', agentId: 'a' }, now));
   jobs.claim('w', 3, now, 60_000);
-  jobs.finish('w', 'c-failed', { state: 'failed', reason: 'submitEvaluation: HTTP 422' }, now);
-  jobs.finish('w', 'c-submitted', { state: 'submitted', evaluationId: 'ev-1' }, now);
+  jobs.fail('w', 'c-failed', { code: 'rejected', reason: 'submitEvaluation: HTTP 422' }, now);
+  jobs.submitted(
+    'w',
+    'c-submitted',
+    { evaluationId: 'ev-1', overallScore: 100, rubric: { name: 'r', version: '1', hash: 'h' }, rules: [] },
+    now,
+  );
 
   const ids = ['c-failed', 'c-submitted', 'c-running', 'c-due', 'c-no-agent', 'c-other-form', 'c-unknown'];
   const run = requeue(ids);
@@ -95,7 +100,7 @@ it('by id, exit 0 when every id is requeued or already on its way', () => {
     jobs.onSwept({ conversationId: 'c2', agentId: 'a' }, now);
   });
   jobs.claim('w', 1, now, 10_000);
-  jobs.finish('w', 'c1', { state: 'failed', reason: 'x' }, now);
+  jobs.fail('w', 'c1', { code: 'rejected', reason: 'x' }, now);
   const run = requeue(['c1', 'c2']);
   expect(run.status, run.stderr).toBe(0);
   expect(run.stdout).toContain('requeued 1 of 2 conversation(s) for form form-1');

@@ -118,7 +118,13 @@ it('shows attempts only when the store counted some, and a 429 pause still in fo
   const now = Date.now();
   jobs.transaction(() => jobs.onSwept({ conversationId: 'c-first-answer', agentId: 'a' }, now));
   jobs.claim('w', 1, now, 10_000);
-  jobs.finish('w', 'c-first-answer', { state: 'failed', reason: 'submitEvaluation: HTTP 422' }, now);
+  // A transcript that never came counts checks, not attempts: nothing to show about attempts.
+  jobs.transcriptTimedOut(
+    'w',
+    'c-first-answer',
+    { reason: 'transcript not ready after 24 h (3 checks)' },
+    now,
+  );
   const pausedUntil = now + 10 * 60_000;
   t.store.sqlite
     .prepare("INSERT INTO budget_state (scope, paused_until) VALUES ('tutorial', ?)")
@@ -127,7 +133,7 @@ it('shows attempts only when the store counted some, and a 429 pause still in fo
   const run = status();
   expect(run.status, run.stderr).toBe(0);
   const line = run.stdout.split('\n').find((l) => l.includes('c-first-answer'))!;
-  expect(line).toContain('submitEvaluation: HTTP 422');
+  expect(line).toContain('transcript not ready after 24 h (3 checks)');
   expect(line).not.toMatch(/attempt/);
   expect(run.stdout).toContain(
     `no call to the tutorial API before ${new Date(pausedUntil).toISOString().replace('T', ' ').slice(0, 19)}`,
