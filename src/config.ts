@@ -40,6 +40,10 @@ const optionalText = z
 const schema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
+  ADMIN_PORT: int(0, 65535).optional(),
+  ADMIN_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  HTTP_MAX_CONNECTIONS: int(8, 1_000_000).default(512),
+  WEBHOOK_MAX_BYTES_IN_FLIGHT: int(256 * 1024, 4 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   DATABASE_PATH: z.string().trim().min(1, 'must not be empty').default(DEFAULT_DATABASE_PATH),
   CXONE_ORG: z
     .string()
@@ -99,6 +103,17 @@ export const SETTING_NAMES = Object.keys(schema.shape) as (keyof Settings)[];
 export interface Config {
   port: number;
   host: string;
+  /**
+   * The second listener, for everything other than `/webhooks/*` (the console, the results API,
+   * /metrics); undefined = everything on `port`.
+   */
+  admin: { port: number | undefined; host: string };
+  http: {
+    /** Connections held at once, per listener. */
+    maxConnections: number;
+    /** Webhook body bytes held in memory at once across all requests. */
+    maxBytesInFlight: number;
+  };
   databasePath: string;
   cxone: {
     baseUrl: string;
@@ -178,6 +193,9 @@ export function loadConfig(
   if (!given('CXONE_CLIENT_ID')) problems.push('CXONE_CLIENT_ID: required');
   if (!given('CXONE_CLIENT_SECRET')) problems.push('CXONE_CLIENT_SECRET: required');
   if (purpose === 'server' && !given('WEBHOOK_SECRET')) problems.push('WEBHOOK_SECRET: required');
+  // Port 0 (any free port, as tests use) is the one value both may share.
+  if (parsed.success && parsed.data.PORT !== 0 && parsed.data.ADMIN_PORT === parsed.data.PORT)
+    problems.push(`ADMIN_PORT: must differ from PORT (${parsed.data.PORT})`);
   if (given('QM_SECTION_ID') && !given('QM_ITEM_ID'))
     problems.push('QM_ITEM_ID: required when QM_SECTION_ID is set');
   if (given('QM_ITEM_ID') && !given('QM_SECTION_ID'))
@@ -191,6 +209,8 @@ export function loadConfig(
     config: {
       port: s.PORT,
       host: s.HOST,
+      admin: { port: s.ADMIN_PORT, host: s.ADMIN_HOST },
+      http: { maxConnections: s.HTTP_MAX_CONNECTIONS, maxBytesInFlight: s.WEBHOOK_MAX_BYTES_IN_FLIGHT },
       databasePath: s.DATABASE_PATH,
       cxone: {
         baseUrl,

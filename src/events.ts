@@ -26,9 +26,16 @@ export interface VerifiedDelivery {
   receivedAt: number;
 }
 
-export type RecordOutcome = 'recorded' | 'duplicate';
+/**
+ * 'busy': another process held the database for longer than a webhook may wait; nothing was recorded
+ * and the sender should retry.
+ */
+export type RecordOutcome = 'recorded' | 'duplicate' | 'busy';
 
-/** Where verified deliveries go. The promise resolves only once the delivery is durably committed. */
+/**
+ * Where verified deliveries go. The promise resolves 'recorded' or 'duplicate' only once the delivery
+ * is durably committed.
+ */
 export interface EventSink {
   record(delivery: VerifiedDelivery): Promise<RecordOutcome>;
 }

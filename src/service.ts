@@ -9,8 +9,9 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { createTutorialClient } from './cxone/tutorial-client.js';
 import type { CxoneClient, CxoneError, QmForm } from './cxone/types.js';
-import { createApp } from './http/app.js';
-import { startHttpServer } from './http/server.js';
+import { createAdminApp, createApp, type HealthOptions } from './http/app.js';
+import { InflightBytes } from './http/inflight.js';
+import { ListenError, type RunningListeners, startListeners } from './http/server.js';
 import { parseWebhookSecrets } from './http/signature.js';
 import { backoffDelay } from './pipeline/backoff.js';
 import { type FormMapping, mapRubricToForm } from './pipeline/evaluation.js';
@@ -223,7 +224,10 @@ export function sweepWith(
 }
 
 export interface RunningService {
+  /** The public listener: webhooks and the probes (and everything else without ADMIN_PORT). */
   url: string;
+  /** The admin listener (the console, the results API, /metrics); `url` without ADMIN_PORT. */
+  adminUrl: string;
   /** Resolves when the form is read and the worker runs; rejects with a StartupError. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -249,25 +253,51 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     firstTranscriptCheckMs: config.worker.firstTranscriptCheckMs,
     onRunnable: () => worker?.notify(),
   });
-  const app = createApp({
-    sink: recorder,
-    webhookKeys: keys.ok ? keys.keys : [],
+  const health: HealthOptions = {
     clock,
     log,
     isReady: () => ready,
     isAccepting: () => accepting,
+  };
+  // The public app: only what must face the internet (`/webhooks/*`, the probes).
+  const publicApp = createApp({
+    ...health,
+    sink: recorder,
+    webhookKeys: keys.ok ? keys.keys : [],
+    inflight: new InflightBytes(config.http.maxBytesInFlight),
   });
-  let server: Awaited<ReturnType<typeof startHttpServer>>;
+  // The admin app: everything else. Mount the console, the results API and /metrics on it
+  // (`adminApp.route('/console', consoleApp)`); with ADMIN_PORT it listens on ADMIN_HOST:ADMIN_PORT
+  // only, without it shares PORT with the public app.
+  const adminApp = createAdminApp(health);
+
+  let listeners: RunningListeners;
   try {
-    server = await startHttpServer({ app, port: config.port, hostname: config.host });
+    listeners = await startListeners(
+      { public: publicApp, admin: adminApp },
+      {
+        port: config.port,
+        host: config.host,
+        adminPort: config.admin.port,
+        adminHost: config.admin.host,
+        maxConnections: config.http.maxConnections,
+      },
+    );
   } catch (error) {
     await core.close();
-    throw new StartupError(
-      [`PORT: cannot listen on ${config.host}:${config.port} (${(error as Error).message})`],
-      EXIT.config,
-    );
+    if (error instanceof ListenError)
+      throw new StartupError([`${error.setting}: ${error.message}`], EXIT.config);
+    throw error;
   }
-  log.info({ url: server.url, formId: core.formId, rubric: core.scorer.rubric.name }, 'listening');
+  log.info(
+    {
+      url: listeners.url,
+      adminUrl: listeners.adminUrl,
+      formId: core.formId,
+      rubric: core.scorer.rubric.name,
+    },
+    'listening',
+  );
 
   let sweepTimer: NodeJS.Timeout | undefined;
   let sweeping: Promise<unknown> | undefined;
@@ -302,7 +332,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   });
 
   return {
-    url: server.url,
+    url: listeners.url,
+    adminUrl: listeners.adminUrl,
     ready: startedPromise,
     async stop() {
       if (stopping) return;
@@ -315,7 +346,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       // by CXone against the next process. Jobs get the same grace, then are handed back.
       // One grace period for all of it: Docker's default stop timeout is 10 s.
       await Promise.all([
-        server.close(config.shutdownGraceMs),
+        listeners.close(config.shutdownGraceMs),
         worker?.stop(config.shutdownGraceMs),
         sweeping ? Promise.race([sweeping, clock.sleep(config.shutdownGraceMs)]) : undefined,
       ]);

@@ -1,87 +1,66 @@
 /**
- * The HTTP surface: the webhook receiver and the health probes. Builds a Hono app and never listens
- * (src/http/server.ts does), so tests drive it through `app.request()`.
+ * The HTTP surfaces, as Hono apps that never listen (src/http/server.ts does), so tests drive them
+ * through `app.request()`:
+ *
+ * - createApp: the public app, what must face the internet: the webhook receiver (`/webhooks/*`) and
+ *   the health probes.
+ * - createAdminApp: everything else (the console, the results API, /metrics are mounted on it by the
+ *   service wiring) and the health probes. With ADMIN_PORT it listens on its own address, so none of it
+ *   has to be reachable from where the webhooks come from; without, both share PORT.
  *
  * The webhook route follows one order, and each step refuses before the next runs:
- *   accepting? -> size -> content type -> read raw bytes once -> verify signature -> JSON.parse ->
- *   validate shape -> sink.record (resolves after the commit) -> answer.
- * Nothing is parsed before the signature holds, and nothing is answered 2xx before it is durable.
- *
- * No middleware: every route ends through `finish`, which writes the one log line per request. That
- * keeps the benchmarked path to a router lookup and the work the route has to do.
+ *   accepting? -> declared size -> content type -> headers (presence, timestamp window, a signature
+ *   that parses) -> read raw bytes once, within the bytes-in-flight budget -> verify the HMAC ->
+ *   JSON.parse -> validate shape -> sink.record (resolves after the commit) -> answer.
+ * Nothing is read before the headers hold, nothing is parsed before the signature holds, and nothing
+ * is answered 2xx before it is durable.
  */
-import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { EventSink } from '../events.js';
+import type { EventSink, RecordOutcome } from '../events.js';
+import { InflightBytes, InflightShare } from './inflight.js';
 import { isJsonContentType, rawInputOf } from './raw-body.js';
-import { type SignatureFailure, verifyWebhookSignature } from './signature.js';
+import { createResponder, type Responder } from './respond.js';
+import { checkSignatureHeaders, type SignatureFailure, verifyBodySignature } from './signature.js';
 import { parseWebhookBody } from './webhook-schema.js';
 
-export interface CreateAppOptions {
-  sink: EventSink;
-  webhookKeys: Buffer[];
+export { type ErrorCode, statusForCode } from './respond.js';
+
+/** Whether the store can take a write right now (src/store/db.ts probeWrite answers it). */
+export type StoreCheck = () => Promise<{ ok: true } | { ok: false; reason: string }>;
+
+/** What /healthz and /readyz look at; the same on both listeners. */
+export interface HealthOptions {
   clock: Clock;
   log: Logger;
   /** True once the database is migrated and the QM form is read. */
   isReady: () => boolean;
   /** False while shutting down: new webhooks get 503 so the sender retries against the next process. */
   isAccepting?: () => boolean;
+  /** When given, /readyz is 503 while the store cannot write (locked by another process, disk full). */
+  storeWritable?: StoreCheck;
+}
+
+export interface CreateAppOptions extends HealthOptions {
+  sink: EventSink;
+  webhookKeys: Buffer[];
   /** Largest accepted webhook body, in bytes. */
   maxBodyBytes?: number;
+  /** Request-body bytes held at once across all requests; past it, 503 with Retry-After. */
+  inflight?: InflightBytes;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
-export const WEBHOOK_PATH = '/webhooks/cxone';
+export const DEFAULT_MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+/** Everything under this prefix is the public listener's; everything else the admin listener's. */
+export const PUBLIC_PREFIX = '/webhooks';
+export const WEBHOOK_PATH = `${PUBLIC_PREFIX}/cxone`;
 const MAX_WEBHOOK_ID = 200;
-
-export type ErrorCode =
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'unsupported_media_type'
-  | 'payload_too_large'
-  | 'invalid_signature'
-  | 'invalid_json'
-  | 'invalid_body'
-  | 'invalid_webhook_id'
-  | 'request_aborted'
-  | 'shutting_down'
-  | 'store_unavailable'
-  | 'internal_error';
-
-type ErrorStatus = 400 | 401 | 404 | 405 | 413 | 415 | 500 | 503;
-
-/** Exhaustive: adding a code without a status fails to compile. */
-export function statusForCode(code: ErrorCode): ErrorStatus {
-  switch (code) {
-    case 'not_found':
-      return 404;
-    case 'method_not_allowed':
-      return 405;
-    case 'unsupported_media_type':
-      return 415;
-    case 'payload_too_large':
-      return 413;
-    case 'invalid_signature':
-      return 401;
-    case 'invalid_json':
-    case 'invalid_body':
-    case 'invalid_webhook_id':
-    case 'request_aborted':
-      return 400;
-    case 'shutting_down':
-    case 'store_unavailable':
-      return 503;
-    case 'internal_error':
-      return 500;
-    default: {
-      const unreachable: never = code;
-      throw new Error(`no status for error code ${String(unreachable)}`);
-    }
-  }
-}
+// Seconds a sender should wait after a 503 that says nothing about how long the cause lasts: long
+// enough for a burst to drain or a lock to go, short enough that nothing waits on us for long.
+const RETRY_AFTER_SECONDS = '5';
 
 const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
   missing_headers: 'webhook-id, webhook-timestamp and webhook-signature headers are required',
@@ -91,65 +70,18 @@ const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
   no_match: 'no webhook-signature matches',
 };
 
-/** What one request did, for its log line. */
-interface RequestState {
-  reqId: string;
-  startedAt: number;
-  webhookId?: string;
-  eventType?: string;
-  outcome?: string;
-}
-
 // Fatal: a body that is not UTF-8 is refused rather than stored with replacement characters.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The public app: POST /webhooks/cxone and the probes. Other `/webhooks/*` routes may be added to it. */
 export function createApp(options: CreateAppOptions): Hono {
-  const { sink, webhookKeys, clock, log, isReady } = options;
+  const { sink, webhookKeys, clock, log } = options;
   const isAccepting = options.isAccepting ?? (() => true);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const inflight = options.inflight ?? new InflightBytes(DEFAULT_MAX_BYTES_IN_FLIGHT);
   const app = new Hono();
-
-  const begin = (): RequestState => ({ reqId: randomUUID(), startedAt: clock.now() });
-
-  const finish = (
-    c: Context,
-    state: RequestState,
-    status: number,
-    body: unknown,
-    headers?: Record<string, string>,
-  ) => {
-    log.info(
-      {
-        reqId: state.reqId,
-        method: c.req.method,
-        path: c.req.path,
-        status,
-        durationMs: clock.now() - state.startedAt,
-        webhookId: state.webhookId,
-        eventType: state.eventType,
-        outcome: state.outcome ?? (status < 400 ? 'ok' : 'error'),
-      },
-      'request finished',
-    );
-    return c.json(body, status as 200, headers);
-  };
-
-  const fail = (
-    c: Context,
-    state: RequestState,
-    code: ErrorCode,
-    message: string,
-    headers?: Record<string, string>,
-  ) => {
-    state.outcome ??= code;
-    return finish(
-      c,
-      state,
-      statusForCode(code),
-      { error: { code, message, requestId: state.reqId } },
-      headers,
-    );
-  };
+  const r = createResponder(clock, log);
+  const { begin, finish, fail } = r;
 
   app.post(WEBHOOK_PATH, async (c) => {
     const state = begin();
@@ -161,81 +93,113 @@ export function createApp(options: CreateAppOptions): Hono {
     }
 
     // Content-Length first, so an honest oversized body is refused without reading a byte of it.
-    // `Connection: close` because the rest of that body may still be on its way.
+    // `Connection: close` on every refusal from here until the body is read: the rest of that body may
+    // still be on its way, and closing is cheaper than draining it.
+    const close = { connection: 'close' };
     const tooLarge = `body is larger than ${maxBodyBytes} bytes`;
     const input = rawInputOf(c);
-    const declared = input.header('content-length');
-    if (declared !== undefined && Number(declared) > maxBodyBytes) {
-      return fail(c, state, 'payload_too_large', tooLarge, { connection: 'close' });
+    const declaredHeader = input.header('content-length');
+    const declared = declaredHeader === undefined ? undefined : Number(declaredHeader);
+    if (declared !== undefined && declared > maxBodyBytes) {
+      return fail(c, state, 'payload_too_large', tooLarge, close);
     }
     if (!isJsonContentType(input.header('content-type'))) {
-      return fail(c, state, 'unsupported_media_type', 'Content-Type must be application/json');
+      return fail(c, state, 'unsupported_media_type', 'Content-Type must be application/json', close);
     }
 
-    // The exact bytes, read once: the signature is over them, and they are what gets stored.
-    let rawBody: Buffer | null;
-    try {
-      rawBody = await input.readBody(maxBodyBytes);
-    } catch {
-      // The client went away mid-body: nobody reads this answer, but the log line should say so
-      // instead of reporting a server error.
-      return fail(c, state, 'request_aborted', 'the request body ended early');
-    }
-    if (rawBody === null) return fail(c, state, 'payload_too_large', tooLarge, { connection: 'close' });
-
+    // Everything the headers can tell, before the body costs memory: a stale, unsigned or garbled
+    // request is refused without reading it.
     const webhookId = input.header('webhook-id');
     if (webhookId) state.webhookId = webhookId.slice(0, MAX_WEBHOOK_ID);
-    const verdict = verifyWebhookSignature({
-      keys: webhookKeys,
+    const headers = checkSignatureHeaders({
       webhookId,
       timestamp: input.header('webhook-timestamp'),
       signatureHeader: input.header('webhook-signature'),
-      rawBody,
       nowSeconds: Math.floor(clock.now() / 1000),
     });
-    if (!verdict.ok) {
-      state.outcome = `signature_${verdict.reason}`;
-      return fail(c, state, 'invalid_signature', SIGNATURE_MESSAGES[verdict.reason]);
+    if (!headers.ok) {
+      state.outcome = `signature_${headers.reason}`;
+      return fail(c, state, 'invalid_signature', SIGNATURE_MESSAGES[headers.reason], close);
     }
-
     // The webhook-id is the deduplication key the store keeps; bound it like the body's ids.
-    if (webhookId!.length > MAX_WEBHOOK_ID) {
-      return fail(c, state, 'invalid_webhook_id', `webhook-id must be at most ${MAX_WEBHOOK_ID} characters`);
+    if (headers.webhookId.length > MAX_WEBHOOK_ID) {
+      const message = `webhook-id must be at most ${MAX_WEBHOOK_ID} characters`;
+      return fail(c, state, 'invalid_webhook_id', message, close);
     }
 
-    let text: string;
-    let json: unknown;
+    const share = new InflightShare(inflight);
     try {
-      text = utf8.decode(rawBody);
-      json = JSON.parse(text);
-    } catch {
-      return fail(c, state, 'invalid_json', 'body is not valid UTF-8 JSON');
-    }
-    const parsed = parseWebhookBody(json);
-    if (!parsed.ok) return fail(c, state, 'invalid_body', parsed.reason);
-    state.eventType = parsed.event.type;
+      const overloaded = () =>
+        fail(c, state, 'overloaded', 'too many request bytes in flight; retry later', {
+          ...close,
+          'retry-after': RETRY_AFTER_SECONDS,
+        });
+      // A declared length is taken up front, so an honest request past the budget is refused unread.
+      if (declared !== undefined && !share.growTo(declared)) return overloaded();
 
-    let outcome: Awaited<ReturnType<EventSink['record']>>;
-    try {
-      outcome = await sink.record({
-        webhookId: webhookId!,
-        event: parsed.event,
-        rawBody: text,
-        receivedAt: clock.now(),
-      });
-    } catch (err) {
-      // Database trouble: 503 makes the sender retry later, and the webhook-id keeps that retry
-      // from being recorded twice should this attempt have committed after all.
-      log.error(
-        { err, reqId: state.reqId, webhookId: state.webhookId, eventType: state.eventType },
-        'recording webhook failed',
-      );
-      return fail(c, state, 'store_unavailable', 'the event could not be stored; retry later');
+      // The exact bytes, read once: the signature is over them, and they are what gets stored.
+      let rawBody: Awaited<ReturnType<typeof input.readBody>>;
+      try {
+        rawBody = await input.readBody(maxBodyBytes, (total) => share.growTo(total));
+      } catch {
+        // The client went away mid-body: nobody reads this answer, but the log line should say so
+        // instead of reporting a server error.
+        return fail(c, state, 'request_aborted', 'the request body ended early');
+      }
+      if (rawBody === 'too_large') return fail(c, state, 'payload_too_large', tooLarge, close);
+      if (rawBody === 'refused') return overloaded();
+
+      const verdict = verifyBodySignature(webhookKeys, headers, rawBody);
+      if (!verdict.ok) {
+        state.outcome = `signature_${verdict.reason}`;
+        return fail(c, state, 'invalid_signature', SIGNATURE_MESSAGES[verdict.reason]);
+      }
+
+      let text: string;
+      let json: unknown;
+      try {
+        text = utf8.decode(rawBody);
+        json = JSON.parse(text);
+      } catch {
+        return fail(c, state, 'invalid_json', 'body is not valid UTF-8 JSON');
+      }
+      const parsed = parseWebhookBody(json);
+      if (!parsed.ok) return fail(c, state, 'invalid_body', parsed.reason);
+      state.eventType = parsed.event.type;
+
+      let outcome: RecordOutcome;
+      try {
+        outcome = await sink.record({
+          webhookId: headers.webhookId,
+          event: parsed.event,
+          rawBody: text,
+          receivedAt: clock.now(),
+        });
+      } catch (err) {
+        // Database trouble: 503 makes the sender retry later, and the webhook-id keeps that retry
+        // from being recorded twice should this attempt have committed after all.
+        log.error(
+          { err, reqId: state.reqId, webhookId: state.webhookId, eventType: state.eventType },
+          'recording webhook failed',
+        );
+        return fail(c, state, 'store_unavailable', 'the event could not be stored; retry later', {
+          'retry-after': RETRY_AFTER_SECONDS,
+        });
+      }
+      // Another process held the database for longer than a webhook should wait: expected, not an
+      // error to log (the request's line says it), and nothing was recorded.
+      if (outcome === 'busy') {
+        return fail(c, state, 'store_busy', 'the database is busy; retry later', {
+          'retry-after': RETRY_AFTER_SECONDS,
+        });
+      }
+      state.outcome = outcome;
+      return outcome === 'duplicate'
+        ? finish(c, state, 200, { status: 'duplicate' })
+        : finish(c, state, 202, { status: 'accepted' });
+    } finally {
+      share.release();
     }
-    state.outcome = outcome;
-    return outcome === 'duplicate'
-      ? finish(c, state, 200, { status: 'duplicate' })
-      : finish(c, state, 202, { status: 'accepted' });
   });
 
   app.all(WEBHOOK_PATH, (c) =>
@@ -244,23 +208,56 @@ export function createApp(options: CreateAppOptions): Hono {
     }),
   );
 
-  app.get('/healthz', (c) => finish(c, begin(), 200, { status: 'ok' }));
-
-  app.get('/readyz', (c) => {
-    const state = begin();
-    // Not ready while shutting down either, so a load balancer stops routing here first.
-    return isReady() && isAccepting()
-      ? finish(c, state, 200, { status: 'ready' })
-      : finish(c, state, 503, { status: 'not_ready' });
-  });
-
-  app.notFound((c) => fail(c, begin(), 'not_found', `no route for ${c.req.method} ${c.req.path}`));
-
-  app.onError((err, c) => {
-    const state = begin();
-    log.error({ err, reqId: state.reqId, method: c.req.method, path: c.req.path }, 'unhandled error');
-    return fail(c, state, 'internal_error', 'internal error');
-  });
-
+  addHealthRoutes(app, r, options);
+  endWithJsonErrors(app, r, log);
   return app;
+}
+
+/**
+ * The admin app: the probes, and whatever the service wiring mounts on it (`admin.route('/console',
+ * consoleApp)`, `admin.get('/metrics', ...)`). It never serves `/webhooks/*`: those are the public
+ * app's, on whichever listener that is.
+ */
+export function createAdminApp(options: HealthOptions): Hono {
+  const app = new Hono();
+  const r = createResponder(options.clock, options.log);
+  addHealthRoutes(app, r, options);
+  endWithJsonErrors(app, r, options.log);
+  return app;
+}
+
+/**
+ * /healthz and /readyz, on both listeners: a load balancer in front of the webhooks needs them to route
+ * to this process, and an orchestrator or monitor on the private side needs them without reaching the
+ * public address. One answer for both: the process serves, or it does not.
+ */
+function addHealthRoutes(app: Hono, r: Responder, options: HealthOptions): void {
+  const { isReady, storeWritable } = options;
+  const isAccepting = options.isAccepting ?? (() => true);
+
+  app.get('/healthz', (c) => r.finish(c, r.begin(), 200, { status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    const state = r.begin();
+    // Not ready while shutting down either, so a load balancer stops routing here first.
+    if (!isReady() || !isAccepting()) return r.finish(c, state, 503, { status: 'not_ready' });
+    // Ready means a webhook sent here now would be stored: the database must take a write.
+    const store = storeWritable ? await storeWritable() : { ok: true as const };
+    if (!store.ok) {
+      state.outcome = 'store_not_writable';
+      return r.finish(c, state, 503, { status: 'not_ready', reason: store.reason });
+    }
+    return r.finish(c, state, 200, { status: 'ready' });
+  });
+}
+
+function endWithJsonErrors(app: Hono, r: Responder, log: Logger): void {
+  app.notFound((c: Context) =>
+    r.fail(c, r.begin(), 'not_found', `no route for ${c.req.method} ${c.req.path}`),
+  );
+  app.onError((err, c) => {
+    const state = r.begin();
+    log.error({ err, reqId: state.reqId, method: c.req.method, path: c.req.path }, 'unhandled error');
+    return r.fail(c, state, 'internal_error', 'internal error');
+  });
 }

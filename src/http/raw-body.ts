@@ -24,9 +24,15 @@ export function isJsonContentType(value: string | undefined): boolean {
  */
 export interface RawInput {
   header(name: string): string | undefined;
-  /** The body's bytes, or null once more than `limit` bytes arrived. */
-  readBody(limit: number): Promise<Buffer | null>;
+  /**
+   * The body's bytes; 'too_large' once more than `limit` bytes arrived; 'refused' when `admit` (told
+   * the running total before each chunk is kept) says no, e.g. because the bytes in flight across all
+   * requests are at their bound.
+   */
+  readBody(limit: number, admit?: (total: number) => boolean): Promise<Buffer | BodyRefusal>;
 }
+
+export type BodyRefusal = 'too_large' | 'refused';
 
 export function rawInputOf(c: Context): RawInput {
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
@@ -36,12 +42,12 @@ export function rawInputOf(c: Context): RawInput {
         const value = incoming.headers[name];
         return typeof value === 'string' ? value : undefined;
       },
-      readBody: (limit) => readIncomingLimited(incoming, limit),
+      readBody: (limit, admit) => readIncomingLimited(incoming, limit, admit),
     };
   }
   return {
     header: (name) => c.req.header(name),
-    readBody: (limit) => readStreamLimited(c.req.raw.body, limit),
+    readBody: (limit, admit) => readStreamLimited(c.req.raw.body, limit, admit),
   };
 }
 
@@ -55,10 +61,19 @@ function joinChunks(chunks: Uint8Array[], size: number): Buffer {
 
 // On overflow neither reader destroys the stream: that would reset the socket before the 413 is
 // written. @hono/node-server drains (and if need be closes) what is left once the answer is sent.
+const admitAll = () => true;
+
+/** Why a body of `size` bytes so far cannot be kept, or null when it can. */
+function refusalAt(size: number, limit: number, admit: (total: number) => boolean): BodyRefusal | null {
+  if (size > limit) return 'too_large';
+  return admit(size) ? null : 'refused';
+}
+
 async function readStreamLimited(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
-): Promise<Buffer | null> {
+  admit: (total: number) => boolean = admitAll,
+): Promise<Buffer | BodyRefusal> {
   if (!body) return Buffer.alloc(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -67,16 +82,21 @@ async function readStreamLimited(
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > limit) {
+    const refusal = refusalAt(size, limit, admit);
+    if (refusal) {
       reader.releaseLock();
-      return null;
+      return refusal;
     }
     chunks.push(value);
   }
   return joinChunks(chunks, size);
 }
 
-function readIncomingLimited(incoming: IncomingMessage, limit: number): Promise<Buffer | null> {
+function readIncomingLimited(
+  incoming: IncomingMessage,
+  limit: number,
+  admit: (total: number) => boolean = admitAll,
+): Promise<Buffer | BodyRefusal> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -88,10 +108,11 @@ function readIncomingLimited(incoming: IncomingMessage, limit: number): Promise<
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      const refusal = refusalAt(size, limit, admit);
+      if (refusal) {
         cleanup();
         incoming.pause();
-        resolve(null);
+        resolve(refusal);
         return;
       }
       chunks.push(chunk);

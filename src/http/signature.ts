@@ -10,13 +10,22 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export type WebhookSecretsResult = { ok: true; keys: Buffer[] } | { ok: false; message: string };
 
 const SECRET_PREFIX = 'whsec_';
+/**
+ * Standard Webhooks' symmetric signing secret is "random, at least 24 bytes (192 bits, 512 maximum)"
+ * (spec 1.0.0, the signature-scheme table): 24 to 64 bytes once base64-decoded. A shorter key is
+ * guessable offline from one captured delivery; a longer one is not what any sender generates, so it
+ * is more likely a pasted-together pair of secrets than a key.
+ */
+export const MIN_SECRET_BYTES = 24;
+export const MAX_SECRET_BYTES = 64;
 // Strict base64 (standard alphabet, optional padding). Buffer.from(…, 'base64') silently skips
 // characters it does not know, so a typo in a secret would otherwise become a different key.
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 
 /**
  * Parses `WEBHOOK_SECRET`: space-separated secrets (several allowed, for rotation), each base64 after
- * an optional `whsec_` prefix. The message never repeats a secret, so it is safe to print.
+ * an optional `whsec_` prefix and 24 to 64 bytes long once decoded. The message never repeats a
+ * secret, so it is safe to print.
  */
 export function parseWebhookSecrets(raw: string): WebhookSecretsResult {
   const parts = raw.split(/\s+/).filter((p) => p.length > 0);
@@ -28,7 +37,12 @@ export function parseWebhookSecrets(raw: string): WebhookSecretsResult {
     if (encoded.length === 0) return { ok: false, message: `${position} is empty after the whsec_ prefix` };
     if (!BASE64.test(encoded)) return { ok: false, message: `${position} is not valid base64` };
     const key = Buffer.from(encoded, 'base64');
-    if (key.length === 0) return { ok: false, message: `${position} decodes to zero bytes` };
+    if (key.length < MIN_SECRET_BYTES || key.length > MAX_SECRET_BYTES) {
+      return {
+        ok: false,
+        message: `${position} is ${key.length} byte${key.length === 1 ? '' : 's'} after base64 decoding; Standard Webhooks secrets are ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} bytes (make one with: openssl rand -base64 32)`,
+      };
+    }
     keys.push(key);
   }
   return { ok: true, keys };
@@ -36,18 +50,6 @@ export function parseWebhookSecrets(raw: string): WebhookSecretsResult {
 
 export type SignatureFailure = 'missing_headers' | 'bad_timestamp' | 'stale' | 'future' | 'no_match';
 export type SignatureResult = { ok: true } | { ok: false; reason: SignatureFailure };
-
-export interface VerifySignatureInput {
-  keys: readonly Buffer[];
-  webhookId: string | undefined | null;
-  timestamp: string | undefined | null;
-  signatureHeader: string | undefined | null;
-  rawBody: Buffer;
-  /** The receiver's clock, in Unix seconds. */
-  nowSeconds: number;
-  /** How far the timestamp may be off, either way; Standard Webhooks recommends 5 minutes. */
-  toleranceSeconds?: number;
-}
 
 const TIMESTAMP = /^\d{1,15}$/;
 // An HMAC-SHA256 is 32 bytes: 44 base64 characters with padding.
@@ -57,13 +59,33 @@ function computeSignature(key: Buffer, webhookId: string, timestamp: string, bod
   return createHmac('sha256', key).update(`${webhookId}.${timestamp}.`).update(body).digest();
 }
 
+export interface SignatureHeaders {
+  webhookId: string | undefined | null;
+  timestamp: string | undefined | null;
+  signatureHeader: string | undefined | null;
+  /** The receiver's clock, in Unix seconds. */
+  nowSeconds: number;
+  /** How far the timestamp may be off, either way; Standard Webhooks recommends 5 minutes. */
+  toleranceSeconds?: number;
+}
+
+export interface VerifySignatureInput extends SignatureHeaders {
+  keys: readonly Buffer[];
+  rawBody: Buffer;
+}
+
+export type HeaderCheck =
+  | { ok: true; webhookId: string; timestamp: string; candidates: Buffer[] }
+  | { ok: false; reason: SignatureFailure };
+
 /**
- * Verifies a delivery. The timestamp is checked before any HMAC is computed (cheap refusal of replays),
- * and every candidate signature is compared in constant time after a length check, so the comparison
- * leaks nothing about how much of a forged signature was right.
+ * Everything about a delivery that can be checked without its body: the three headers are there, the
+ * timestamp is a Unix time within the tolerance (the cheap refusal of replays), and the signature
+ * header holds at least one `v1,` signature of the right length. The receiver runs this before it
+ * reads a byte of the body, so a stale or unsigned request costs no memory.
  */
-export function verifyWebhookSignature(input: VerifySignatureInput): SignatureResult {
-  const { keys, webhookId, timestamp, signatureHeader, rawBody, nowSeconds } = input;
+export function checkSignatureHeaders(input: SignatureHeaders): HeaderCheck {
+  const { webhookId, timestamp, signatureHeader, nowSeconds } = input;
   const tolerance = input.toleranceSeconds ?? 300;
   if (!webhookId || !timestamp || !signatureHeader) return { ok: false, reason: 'missing_headers' };
   if (!TIMESTAMP.test(timestamp)) return { ok: false, reason: 'bad_timestamp' };
@@ -80,15 +102,34 @@ export function verifyWebhookSignature(input: VerifySignatureInput): SignatureRe
     if (decoded.length === SIGNATURE_BYTES) candidates.push(decoded);
   }
   if (candidates.length === 0) return { ok: false, reason: 'no_match' };
+  return { ok: true, webhookId, timestamp, candidates };
+}
 
+/**
+ * Checks the body against signatures that passed checkSignatureHeaders. Every candidate is compared
+ * in constant time after a length check, so the comparison leaks nothing about how much of a forged
+ * signature was right.
+ */
+export function verifyBodySignature(
+  keys: readonly Buffer[],
+  headers: Extract<HeaderCheck, { ok: true }>,
+  rawBody: Buffer,
+): SignatureResult {
   // Any key x any signature: during rotation the sender may sign with the old secret, the new, or both.
   for (const key of keys) {
-    const expected = computeSignature(key, webhookId, timestamp, rawBody);
-    for (const candidate of candidates) {
+    const expected = computeSignature(key, headers.webhookId, headers.timestamp, rawBody);
+    for (const candidate of headers.candidates) {
       if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) return { ok: true };
     }
   }
   return { ok: false, reason: 'no_match' };
+}
+
+/** Verifies a delivery: checkSignatureHeaders, then verifyBodySignature. */
+export function verifyWebhookSignature(input: VerifySignatureInput): SignatureResult {
+  const headers = checkSignatureHeaders(input);
+  if (!headers.ok) return headers;
+  return verifyBodySignature(input.keys, headers, input.rawBody);
 }
 
 export interface SignWebhookInput {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseWebhookSecrets, signWebhook, verifyWebhookSignature } from '../../src/http/signature.js';
 
@@ -38,8 +38,18 @@ describe('parseWebhookSecrets', () => {
     expect(withPrefix[0]!.equals(Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64'))).toBe(true);
   });
 
+  const A24 = 'A'.repeat(32); // 24 bytes
+  const B24 = 'B'.repeat(32);
+  const C24 = 'C'.repeat(32);
+
   it('splits several secrets on whitespace, for rotation', () => {
-    expect(keysOf('  whsec_AAAA  BBBB\tCCCC ')).toHaveLength(3);
+    expect(keysOf(`  whsec_${A24}  ${B24}\t${C24} `)).toHaveLength(3);
+  });
+
+  // Standard Webhooks: "random, at least 24 bytes (192 bits, 512 maximum)".
+  it('accepts secrets of 24 and of 64 bytes', () => {
+    expect(keysOf(`whsec_${randomBytes(24).toString('base64')}`)[0]).toHaveLength(24);
+    expect(keysOf(`whsec_${randomBytes(64).toString('base64')}`)[0]).toHaveLength(64);
   });
 
   it.each([
@@ -47,8 +57,13 @@ describe('parseWebhookSecrets', () => {
     ['   ', 'no secret given'],
     ['whsec_', 'empty'],
     ['not*base64!', 'not valid base64'],
-    ['whsec_AAAA whsec_AB$C', 'secret #2 is not valid base64'],
+    [`whsec_${A24} whsec_AB$C`, 'secret #2 is not valid base64'],
     ['ABCDE', 'not valid base64'],
+    // A 1-byte secret used to be accepted: anyone could forge a signature after 256 guesses.
+    ['whsec_AQ==', 'secret is 1 byte after base64 decoding; Standard Webhooks secrets are 24 to 64 bytes'],
+    [`whsec_${randomBytes(23).toString('base64')}`, 'secret is 23 bytes'],
+    [`whsec_${randomBytes(65).toString('base64')}`, 'secret is 65 bytes'],
+    [`${A24} whsec_AAAA`, 'secret #2 is 3 bytes'],
   ])('refuses %j with a message that does not echo the secret', (raw, message) => {
     const parsed = parseWebhookSecrets(raw);
     expect(parsed.ok).toBe(false);

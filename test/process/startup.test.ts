@@ -108,6 +108,14 @@ describe('npm start refuses bad start-up input', () => {
     expect(problems.filter((l) => l.startsWith('QM_FORM_ID:'))).toHaveLength(1);
   });
 
+  it('a 1-byte WEBHOOK_SECRET stops start-up with one line naming it', async () => {
+    const child = spawnService(await fx.settings({ WEBHOOK_SECRET: 'whsec_AQ==' }));
+    const exit = await child.exited;
+    expect(exit.code).toBe(2);
+    noStackTrace(child.stderr);
+    expect(lines(child.stderr)).toEqual([expect.stringMatching(/^WEBHOOK_SECRET: secret is 1 byte after/)]);
+  });
+
   it('a wrong client secret: exit 4, one line', async () => {
     const child = spawnService(await fx.settings({ CXONE_CLIENT_SECRET: 'not-the-secret' }));
     expect((await child.exited).code).toBe(4);
