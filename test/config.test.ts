@@ -79,6 +79,20 @@ describe('loadConfig', () => {
     expect(!r.ok && r.problems).toEqual(['QM_SECTION_ID: required when QM_ITEM_ID is set']);
   });
 
+  it('without ADMIN_PORT everything shares PORT; ADMIN_HOST defaults to loopback', () => {
+    const r = loadConfig(minimal);
+    expect(r.ok && r.config.admin).toEqual({ port: undefined, host: '127.0.0.1' });
+    const split = loadConfig({ ...minimal, ADMIN_PORT: '9090', ADMIN_HOST: '10.0.0.5' });
+    expect(split.ok && split.config.admin).toEqual({ port: 9090, host: '10.0.0.5' });
+    expect(r.ok && r.config.http).toEqual({ maxConnections: 512, maxBytesInFlight: 16 * 1024 * 1024 });
+  });
+
+  it('ADMIN_PORT must differ from PORT (port 0, any free port, excepted)', () => {
+    const r = loadConfig({ ...minimal, PORT: '8080', ADMIN_PORT: '8080' });
+    expect(!r.ok && r.problems).toEqual(['ADMIN_PORT: must differ from PORT (8080)']);
+    expect(loadConfig({ ...minimal, PORT: '0', ADMIN_PORT: '0' }).ok).toBe(true);
+  });
+
   it('empty values count as unset', () => {
     const r = loadConfig({ ...minimal, PORT: '', SWEEP_INTERVAL_SECONDS: '0' });
     expect(r.ok && [r.config.port, r.config.sweep.intervalMs]).toEqual([8080, 0]);

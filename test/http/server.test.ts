@@ -4,10 +4,18 @@ import pino, { type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import type { EventSink, RecordOutcome, VerifiedDelivery } from '../../src/events.js';
-import { createApp } from '../../src/http/app.js';
-import { type RunningHttpServer, startHttpServer } from '../../src/http/server.js';
+import { createAdminApp, createApp } from '../../src/http/app.js';
+import { InflightBytes } from '../../src/http/inflight.js';
+import {
+  ListenError,
+  type RunningHttpServer,
+  type RunningListeners,
+  startHttpServer,
+  startListeners,
+} from '../../src/http/server.js';
 import { parseWebhookSecrets } from '../../src/http/signature.js';
 import { conversationEndedBody, MemoryEventSink, signedRequest, TEST_SECRET } from '../support/signing.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 /** A sink whose record() waits until the test lets it finish, to hold a request in flight. */
 class GatedSink implements EventSink {
@@ -40,22 +48,81 @@ const keys = (() => {
   return parsed.keys;
 })();
 
-let running: RunningHttpServer | undefined;
+let running: RunningHttpServer | RunningListeners | undefined;
 afterEach(async () => {
   await running?.close(0);
   running = undefined;
 });
 
-async function start(sink: EventSink, log: Logger = pino({ level: 'silent' })) {
+async function start(
+  sink: EventSink,
+  log: Logger = pino({ level: 'silent' }),
+  options: { inflight?: InflightBytes; maxConnections?: number } = {},
+) {
   const app = createApp({
     sink,
     webhookKeys: keys,
     clock: systemClock,
     log,
     isReady: () => true,
+    ...(options.inflight ? { inflight: options.inflight } : {}),
   });
-  running = await startHttpServer({ app, port: 0, hostname: '127.0.0.1' });
-  return running;
+  const server = await startHttpServer({
+    app,
+    port: 0,
+    hostname: '127.0.0.1',
+    ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+  });
+  running = server;
+  return server;
+}
+
+/**
+ * Writes a request head (and `body`, which may be only part of what Content-Length declares) on a raw
+ * socket. `answer` resolves with the status code and headers of whatever comes back.
+ */
+function rawRequest(
+  port: number,
+  headers: Record<string, string>,
+  body: string | Buffer = '',
+  path = '/webhooks/cxone',
+): { socket: net.Socket; answer: Promise<{ status: number; head: string }> } {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  const head = Object.entries({ host: 'x', ...headers })
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n');
+  socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n\r\n`);
+  if (body.length > 0) socket.write(body);
+  const answer = new Promise<{ status: number; head: string }>((resolve, reject) => {
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      const end = received.indexOf('\r\n\r\n');
+      if (end !== -1) resolve({ status: Number(received.slice(9, 12)), head: received.slice(0, end) });
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`closed without an answer: ${received}`)));
+  });
+  answer.catch(() => undefined);
+  return { socket, answer };
+}
+
+/** Resolves with `promise`, or rejects naming `what` after `ms`: a hang detector. */
+function within<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)),
+  ]);
+}
+
+/** A signed delivery whose body is exactly `size` bytes (a valid event padded with spaces). */
+function signedOfSize(size: number) {
+  const json = JSON.stringify(conversationEndedBody({ id: `evt_${Math.random()}` }));
+  return signedRequest({
+    timestamp: Math.floor(Date.now() / 1000),
+    body: json + ' '.repeat(size - json.length),
+  });
 }
 
 function send(
@@ -94,6 +161,18 @@ function send(
 
 function signed() {
   return signedRequest({ timestamp: Math.floor(Date.now() / 1000), body: conversationEndedBody() });
+}
+
+/** GET /healthz on a fresh connection, tried up to three times (a dropped connection is retried). */
+async function healthWithRetries(server: RunningHttpServer): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await send(server, { path: '/healthz', method: 'GET' })).status;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await sleep(100);
+    }
+  }
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -281,6 +360,125 @@ describe('startHttpServer', () => {
     sink.releaseAll();
   });
 
+  // A stale, unsigned or garbled request used to be read whole (up to 256 KiB) before its headers were
+  // looked at: 2,000 such connections held 510 MB. The answer now comes before the body.
+  it.each([
+    ['a stale timestamp', { 'webhook-timestamp': String(Math.floor(Date.now() / 1000) - 3_600) }, 'stale'],
+    ['a future timestamp', { 'webhook-timestamp': String(Math.floor(Date.now() / 1000) + 3_600) }, 'future'],
+    ['no signature header', { 'webhook-signature': undefined }, 'missing_headers'],
+    ['a signature that does not parse', { 'webhook-signature': 'v1,AAAA' }, 'no_match'],
+    ['an over-long webhook-id', { 'webhook-id': 'x'.repeat(201) }, undefined],
+  ] as const)('answers %s before reading the body, and closes the connection', async (_, change, reason) => {
+    const lines: { outcome?: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const sink = new MemoryEventSink();
+    const server = await start(sink, log);
+    const req = signed();
+    const headers: Record<string, string> = { ...req.headers, 'content-length': '200000' };
+    for (const [name, value] of Object.entries(change)) {
+      if (value === undefined) delete headers[name];
+      else headers[name] = value;
+    }
+    // Not one byte of the declared 200,000 is sent: an answer proves the body was not waited for.
+    const { socket, answer } = rawRequest(server.port, headers);
+    const { status, head } = await within('answer', answer, 3_000);
+    expect(status).toBe(reason ? 401 : 400);
+    expect(head.toLowerCase()).toContain('connection: close');
+    if (reason) expect(lines[0]?.outcome).toBe(`signature_${reason}`);
+    expect(sink.calls).toBe(0);
+    socket.destroy();
+  });
+
+  it('bounds the body bytes in flight across requests: 503 with Retry-After past it, nothing lost', async () => {
+    const sink = new MemoryEventSink();
+    const inflight = new InflightBytes(100_000);
+    const server = await start(sink, undefined, { inflight });
+
+    // A holds 80,000 declared bytes while its body trickles in.
+    const a = signedOfSize(80_000);
+    const body = Buffer.from(a.body);
+    const held = rawRequest(
+      server.port,
+      { ...a.headers, 'content-length': String(body.length) },
+      body.subarray(0, 1_000),
+    );
+    await waitFor('A to hold its share', () => inflight.inUse >= 80_000, 3_000, 10);
+
+    // B declares 80,000 more: refused before a byte is read.
+    const b = signedOfSize(80_000);
+    const refused = await send(server, { headers: b.headers, body: b.body });
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body).error.code).toBe('overloaded');
+
+    // C declares nothing (chunked): refused once what arrived passes the budget.
+    const c = signedOfSize(30_000);
+    const chunked = await new Promise<{ status: number; retryAfter: string | undefined }>(
+      (resolve, reject) => {
+        const out = http.request(
+          {
+            host: '127.0.0.1',
+            port: server.port,
+            path: '/webhooks/cxone',
+            method: 'POST',
+            headers: c.headers,
+            agent: false,
+          },
+          (res) => {
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] });
+          },
+        );
+        out.on('error', reject);
+        const bytes = Buffer.from(c.body);
+        for (let i = 0; i < bytes.length; i += 5_000) out.write(bytes.subarray(i, i + 5_000));
+        out.end();
+      },
+    );
+    expect(chunked).toEqual({ status: 503, retryAfter: '5' });
+    expect(sink.calls).toBe(0);
+
+    // A completes and is accepted; its share is given back, and B's retry goes through.
+    held.socket.write(body.subarray(1_000));
+    expect((await within('A answered', held.answer, 3_000)).status).toBe(202);
+    held.socket.destroy();
+    await waitFor('the budget to be free', () => inflight.inUse === 0, 3_000, 10);
+    expect((await send(server, { headers: b.headers, body: b.body })).status).toBe(202);
+    expect(sink.deliveries).toHaveLength(2);
+  });
+
+  it('caps connections: with every slot busy a new connection is refused', async () => {
+    const sink = new GatedSink();
+    const server = await start(sink, undefined, { maxConnections: 3 });
+    const answers = [1, 2, 3].map(() => {
+      const req = signed();
+      return send(server, { headers: req.headers, body: req.body });
+    });
+    await waitFor('three requests in flight', () => sink.pending === 3, 3_000, 10);
+    await expect(send(server, { path: '/healthz', method: 'GET' })).rejects.toThrow();
+    sink.releaseAll();
+    expect((await Promise.all(answers)).map((a) => a.status)).toEqual([202, 202, 202]);
+  });
+
+  it('a client locked out by idle keep-alive connections gets in on its next attempt', async () => {
+    const server = await start(new MemoryEventSink(), undefined, { maxConnections: 3 });
+    const agents = [1, 2, 3].map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    for (const agent of agents) {
+      expect((await send(server, { agent, path: '/healthz', method: 'GET' })).status).toBe(200);
+    }
+    // Three idle sockets fill the listener (kept 65 s for load balancers): reclaimed at the cap.
+    expect(await healthWithRetries(server)).toBe(200);
+    for (const agent of agents) agent.destroy();
+  });
+
+  it('a client locked out by connections that never send a request gets in once they are 2 s old', async () => {
+    const server = await start(new MemoryEventSink(), undefined, { maxConnections: 3 });
+    const silent = [1, 2, 3].map(() => net.connect({ host: '127.0.0.1', port: server.port }));
+    await Promise.all(silent.map((s) => new Promise((r) => s.once('connect', r))));
+    await sleep(2_100);
+    expect(await healthWithRetries(server)).toBe(200);
+    for (const s of silent) s.destroy();
+  });
+
   it('rejects when the port is taken', async () => {
     const server = await start(new MemoryEventSink());
     const app = createApp({
@@ -293,5 +491,61 @@ describe('startHttpServer', () => {
     await expect(startHttpServer({ app, port: server.port, hostname: '127.0.0.1' })).rejects.toThrow(
       /EADDRINUSE/,
     );
+  });
+});
+
+describe('startListeners', () => {
+  const log = pino({ level: 'silent' });
+  function apps() {
+    const health = { clock: systemClock, log, isReady: () => true };
+    const publicApp = createApp({ ...health, sink: new MemoryEventSink(), webhookKeys: keys });
+    const admin = createAdminApp(health);
+    // What the console, the results API or /metrics do: mount on the admin app.
+    admin.get('/console/ping', (c) => c.text('pong'));
+    return { public: publicApp, admin };
+  }
+  const settings = { port: 0, host: '127.0.0.1', adminHost: '127.0.0.1', maxConnections: 64 };
+  const get = async (url: string) => (await fetch(url)).status;
+  const postWebhook = async (url: string) => {
+    const req = signed();
+    return (await fetch(`${url}/webhooks/cxone`, { method: 'POST', headers: req.headers, body: req.body }))
+      .status;
+  };
+
+  it('with ADMIN_PORT: webhooks only on the public listener, the rest only on the admin one, probes on both', async () => {
+    const listeners = await startListeners(apps(), { ...settings, adminPort: 0 });
+    running = listeners;
+    expect(listeners.adminUrl).not.toBe(listeners.url);
+
+    expect(await postWebhook(listeners.url)).toBe(202);
+    expect(await get(`${listeners.url}/console/ping`)).toBe(404);
+    expect(await postWebhook(listeners.adminUrl)).toBe(404);
+    expect(await get(`${listeners.adminUrl}/console/ping`)).toBe(200);
+    for (const url of [listeners.url, listeners.adminUrl]) {
+      expect(await get(`${url}/healthz`)).toBe(200);
+      expect(await get(`${url}/readyz`)).toBe(200);
+    }
+
+    await listeners.close(1_000);
+    for (const url of [listeners.url, listeners.adminUrl]) {
+      expect(await canConnect(Number(new URL(url).port))).toBe(false);
+    }
+  });
+
+  it('without ADMIN_PORT: one listener serves both apps', async () => {
+    const listeners = await startListeners(apps(), settings);
+    running = listeners;
+    expect(listeners.adminUrl).toBe(listeners.url);
+    expect(await postWebhook(listeners.url)).toBe(202);
+    expect(await get(`${listeners.url}/console/ping`)).toBe(200);
+    expect(await get(`${listeners.url}/readyz`)).toBe(200);
+    expect(await get(`${listeners.url}/nothing-here`)).toBe(404);
+  });
+
+  it('names ADMIN_PORT when that port is taken, and leaves PORT free again', async () => {
+    const taken = await start(new MemoryEventSink());
+    const failure = await startListeners(apps(), { ...settings, adminPort: taken.port }).catch((e) => e);
+    expect(failure).toBeInstanceOf(ListenError);
+    expect((failure as ListenError).setting).toBe('ADMIN_PORT');
   });
 });
