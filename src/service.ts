@@ -19,7 +19,14 @@ import { runSweep, type SweepResult } from './pipeline/sweep.js';
 import { createWorker, type Worker } from './pipeline/worker.js';
 import { loadRubricFile } from './rubric-file.js';
 import type { Scorer } from './scoring/index.js';
-import { migrate, openStore, type Store } from './store/db.js';
+import {
+  createWriteProbe,
+  migrate,
+  openStore,
+  SERVICE_BUSY_TIMEOUT_MS,
+  type Store,
+  setBusyTimeout,
+} from './store/db.js';
 import { createEventRecorder } from './store/event-recorder.js';
 import { JobStore } from './store/jobs.js';
 import { createSharedBudget } from './store/shared-budget.js';
@@ -58,11 +65,15 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
   let budget: ReturnType<typeof createSharedBudget>;
   try {
     store = openStore(config.databasePath);
+    // Migrations may wait for another process starting at the same moment (nothing is served yet);
+    // from then on a lock is waited for asynchronously, never on the event loop.
     migrate(store);
+    setBusyTimeout(store.sqlite, SERVICE_BUSY_TIMEOUT_MS);
     budget = createSharedBudget({
       path: config.databasePath,
       maxPerMinute: config.cxone.maxRequestsPerMinute,
       clock: deps.clock,
+      busyTimeoutMs: SERVICE_BUSY_TIMEOUT_MS,
     });
   } catch (error) {
     store?.close();
@@ -258,6 +269,11 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     log,
     isReady: () => ready,
     isAccepting: () => accepting,
+    // Ready only while a commit goes through: a webhook routed here must be storable.
+    storeWritable: createWriteProbe(core.store, {
+      clock,
+      onProblem: (err) => log.warn({ err }, 'the database cannot be written'),
+    }),
   };
   // The public app: only what must face the internet (`/webhooks/*`, the probes).
   const publicApp = createApp({

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { ConversationPage, CxoneClient, CxoneError, CxoneResult } from '../cxone/types.js';
+import { retryWhileBusy } from '../store/db.js';
 import type { JobStore } from '../store/jobs.js';
 import type { SweepStore } from '../store/sweeps.js';
 import { backoffDelay } from './backoff.js';
@@ -21,6 +22,10 @@ export interface SweepOptions {
   pageAttempts?: number;
   retryBaseMs?: number;
 }
+
+// A pass has no one waiting on it: it may wait for another process's lock this long (with timers, not
+// on the event loop) before it ends as failed, to be redone by the next pass.
+const SWEEP_BUSY_BUDGET_MS = 30_000;
 
 export interface SweepResult {
   ok: boolean;
@@ -46,18 +51,20 @@ export interface SweepResult {
  */
 export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const { jobs, sweeps, clock, log, owner } = options;
+  const write = <T>(fn: () => T) => retryWhileBusy(fn, { clock, budgetMs: SWEEP_BUSY_BUDGET_MS });
   const startedAt = clock.now();
   const last = sweeps.lastSuccessfulStart();
   const horizon = Math.max(startedAt - options.lookbackMs, last === null ? 0 : last - options.safetyMarginMs);
-  const id = sweeps.begin(owner, startedAt);
+  const id = await write(() => sweeps.begin(owner, startedAt));
   const result: SweepResult = { ok: false, pages: 0, seen: 0, created: 0, skipped: 0, conversationIds: [] };
   let pageToken: string | null = null;
 
   /** Records how the pass ended, logs its one line, and answers the result. */
-  const end = (how: 'finished' | 'failed' | 'interrupted', error?: string): SweepResult => {
+  const end = async (how: 'finished' | 'failed' | 'interrupted', error?: string): Promise<SweepResult> => {
     result.ok = how === 'finished';
     const counts = { pages: result.pages, seen: result.seen, created: result.created };
-    sweeps.finish(id, clock.now(), { ok: result.ok, ...counts, ...(error ? { error } : {}) });
+    const outcome = { ok: result.ok, ...counts, ...(error ? { error } : {}) };
+    await write(() => sweeps.finish(id, clock.now(), outcome));
     const line = {
       ...counts,
       durationMs: clock.now() - startedAt,
@@ -83,7 +90,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     result.pages++;
     let reachedHorizon = false;
     const now = clock.now();
-    jobs.transaction(() => {
+    const recordPage = () => {
       for (const conversation of page.value.conversations) {
         if (conversation.status && conversation.status.toUpperCase() !== 'COMPLETED') continue;
         const endedAt = conversation.endTime ? Date.parse(conversation.endTime) : Number.NaN;
@@ -107,7 +114,9 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         if (change === 'created' || change === 'skipped') result.created++;
         if (change === 'skipped') result.skipped++;
       }
-    });
+    };
+    // BEGIN IMMEDIATE fails before recordPage runs when the lock is taken: a retry counts nothing twice.
+    await write(() => jobs.transaction(recordPage));
     pageToken = page.value.nextPageToken;
     if (reachedHorizon || !pageToken || page.value.conversations.length === 0) break;
   }

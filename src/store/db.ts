@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
+import type { Clock } from '../clock.js';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -19,12 +20,24 @@ export interface Store {
 /** drizzle/ at the repository root, whether we run from src/ (tsx) or dist/ (compiled). */
 export const MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 
+/**
+ * The busy timeout of a connection that serves HTTP or runs the worker. better-sqlite3 waits for a
+ * lock synchronously, on the event loop: with the command-line default (10 s) a lock held by another
+ * process froze every request for as long as it was held. A few milliseconds absorb the ordinary
+ * brief overlaps (another process's commit); anything longer is waited for asynchronously
+ * (retryWhileBusy), so the loop keeps answering meanwhile.
+ */
+export const SERVICE_BUSY_TIMEOUT_MS = 5;
+
+/** Commands that do one thing and exit may simply wait for a lock. */
+export const COMMAND_BUSY_TIMEOUT_MS = 10_000;
+
 export function openStore(path: string, options: { busyTimeoutMs?: number } = {}): Store {
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   const sqlite = new Database(path);
   // A second process (npm run sweep next to npm start) waits for the write lock instead of failing
   // at once with SQLITE_BUSY.
-  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+  setBusyTimeout(sqlite, options.busyTimeoutMs ?? COMMAND_BUSY_TIMEOUT_MS);
   sqlite.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a commit survives the process dying (kill -9) but not a power loss. That is
   // enough for job transitions (a lost "submitted" is repeated, and the Idempotency-Key makes the
@@ -85,4 +98,85 @@ export function migrate(store: Store, migrationsFolder = MIGRATIONS_FOLDER): { a
     return applied;
   });
   return { applied: run.immediate() };
+}
+
+export function setBusyTimeout(sqlite: Database.Database, ms: number): void {
+  sqlite.pragma(`busy_timeout = ${Math.max(0, Math.round(ms))}`);
+}
+
+/** SQLITE_BUSY (another connection holds the lock) or SQLITE_LOCKED, in any of their extended forms. */
+export function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+export interface BusyRetryOptions {
+  clock: Clock;
+  /** How long to keep trying in all; past it the last SQLITE_BUSY error is thrown. */
+  budgetMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs `fn` (a synchronous statement or transaction on a connection with a short busy timeout) and,
+ * while it fails with SQLITE_BUSY, runs it again after growing pauses (10 ms doubling to 250 ms) until
+ * `budgetMs` has passed. The pauses are timers, not busy_timeout's sleep, so the event loop keeps
+ * running while another process holds the lock. Any other error is thrown at once.
+ */
+export async function retryWhileBusy<T>(fn: () => T, options: BusyRetryOptions): Promise<T> {
+  const { clock, budgetMs, signal } = options;
+  const deadline = clock.now() + budgetMs;
+  for (let pause = 10; ; pause = Math.min(pause * 2, 250)) {
+    try {
+      return fn();
+    } catch (error) {
+      const left = deadline - clock.now();
+      if (!isBusy(error) || left <= 0 || signal?.aborted) throw error;
+      await clock.sleep(Math.min(pause, left), signal);
+    }
+  }
+}
+
+export type WriteProbe = { ok: true } | { ok: false; reason: 'locked' | 'not_writable' };
+
+/**
+ * Whether the database takes a write now: one tiny committed write (an upsert of one row), not a
+ * read or a rolled-back transaction, because a full disk, a read-only file or an I/O error only shows
+ * when a commit reaches the file. Waits for a lock up to `budgetMs` (asynchronously), so a brief
+ * overlap with another process's commit does not turn a probe red. At most one probe runs at a time
+ * and its answer is reused for `cacheMs`, so a load balancer polling /readyz costs at most one small
+ * write per `cacheMs`.
+ */
+export function createWriteProbe(
+  store: Store,
+  options: { clock: Clock; budgetMs?: number; cacheMs?: number; onProblem?: (error: unknown) => void },
+): () => Promise<WriteProbe> {
+  const { clock } = options;
+  const budgetMs = options.budgetMs ?? 250;
+  const cacheMs = options.cacheMs ?? 1_000;
+  const upsert = store.sqlite.prepare(
+    'INSERT INTO store_probe (id, checked_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at',
+  );
+  const write = store.sqlite.transaction((now: number) => upsert.run(now));
+  let last: { at: number; result: WriteProbe } | undefined;
+  let running: Promise<WriteProbe> | undefined;
+  const probe = async (): Promise<WriteProbe> => {
+    try {
+      await retryWhileBusy(() => write.immediate(clock.now()), { clock, budgetMs });
+      return { ok: true };
+    } catch (error) {
+      if (isBusy(error)) return { ok: false, reason: 'locked' };
+      options.onProblem?.(error);
+      return { ok: false, reason: 'not_writable' };
+    }
+  };
+  return () => {
+    if (last && clock.now() - last.at < cacheMs) return Promise.resolve(last.result);
+    running ??= probe().then((result) => {
+      last = { at: clock.now(), result };
+      running = undefined;
+      return result;
+    });
+    return running;
+  };
 }

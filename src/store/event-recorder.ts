@@ -1,13 +1,22 @@
 import type { Clock } from '../clock.js';
 import type { EventSink, RecordOutcome, VerifiedDelivery } from '../events.js';
-import type { Store } from './db.js';
+import { isBusy, type Store } from './db.js';
 import type { JobStore } from './jobs.js';
 
 interface Pending {
   delivery: VerifiedDelivery;
+  /** Past this (clock time) a delivery still blocked by another process's lock is answered 'busy'. */
+  giveUpAt: number;
   resolve: (outcome: RecordOutcome) => void;
   reject: (error: unknown) => void;
 }
+
+/**
+ * How long a webhook waits for a lock another process holds before it is answered 503. Long enough
+ * for another process's ordinary commit or a checkpoint; short enough that the sender, whose own
+ * timeout is a few seconds, gets an answer and retries rather than giving up on us.
+ */
+export const WEBHOOK_BUSY_BUDGET_MS = 1_000;
 
 export interface EventRecorderOptions {
   store: Store;
@@ -22,6 +31,8 @@ export interface EventRecorderOptions {
    * between batches the loop runs, so a burst of webhooks does not stall the worker.
    */
   maxBatch?: number;
+  /** How long a delivery waits for another process's lock before it is answered 'busy'. */
+  busyBudgetMs?: number;
 }
 
 /**
@@ -33,8 +44,11 @@ export interface EventRecorderOptions {
 export function createEventRecorder(options: EventRecorderOptions): EventSink & { flush(): void } {
   const { store, jobs, clock, firstTranscriptCheckMs, onRunnable } = options;
   const maxBatch = options.maxBatch ?? 64;
+  const busyBudgetMs = options.busyBudgetMs ?? WEBHOOK_BUSY_BUDGET_MS;
   let pending: Pending[] = [];
   let scheduled = false;
+  // The pause before the next try while another process holds the write lock (0 = not locked).
+  let busyPause = 0;
   // Prepared once: this runs for every webhook.
   const insertEvent = store.sqlite.prepare(
     `INSERT INTO webhook_events (webhook_id, event_id, type, conversation_id, occurred_at, received_at, payload)
@@ -86,6 +100,29 @@ export function createEventRecorder(options: EventRecorderOptions): EventSink & 
     });
   };
 
+  /**
+   * The store is locked by another process (the connection's busy timeout is a few milliseconds, so
+   * the commit failed fast instead of blocking the loop). Nothing of the batch was written: keep it
+   * queued and try again after a growing pause, answering 'busy' to deliveries that waited their
+   * budget. With `all` (shutdown) there is no later: every pending delivery is answered 'busy'.
+   */
+  const onBusy = (batch: Pending[], all: boolean): void => {
+    const now = clock.now();
+    const waiting = [...batch, ...pending];
+    pending = [];
+    for (const p of waiting) {
+      if (all || now >= p.giveUpAt) p.resolve('busy');
+      else pending.push(p);
+    }
+    if (pending.length === 0) {
+      busyPause = 0;
+      return;
+    }
+    busyPause = Math.min(busyPause === 0 ? 5 : busyPause * 2, 100);
+    scheduled = true;
+    void clock.sleep(busyPause).then(() => flush());
+  };
+
   /** Commits one batch; with `all`, every pending delivery now (shutdown). */
   const flush = (all = false): void => {
     scheduled = false;
@@ -95,9 +132,11 @@ export function createEventRecorder(options: EventRecorderOptions): EventSink & 
       let anyRunnable = false;
       try {
         const { outcomes, runnable } = commit(batch);
+        busyPause = 0;
         anyRunnable = runnable;
         for (const [i, p] of batch.entries()) p.resolve(outcomes[i] ?? 'recorded');
-      } catch {
+      } catch (error) {
+        if (isBusy(error)) return onBusy(batch, all);
         // One bad delivery must not fail its neighbours: retry each alone, so only it is refused.
         for (const p of batch) {
           try {
@@ -105,6 +144,12 @@ export function createEventRecorder(options: EventRecorderOptions): EventSink & 
             anyRunnable ||= runnable;
             p.resolve(outcomes[0] ?? 'recorded');
           } catch (error) {
+            if (isBusy(error)) {
+              // Locked between the batch and this retry: the rest waits like any locked batch.
+              const rest = batch.slice(batch.indexOf(p));
+              if (anyRunnable) onRunnable?.();
+              return onBusy(rest, all);
+            }
             p.reject(error);
           }
         }
@@ -122,7 +167,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventSink & 
   return {
     record(delivery) {
       return new Promise<RecordOutcome>((resolve, reject) => {
-        pending.push({ delivery, resolve, reject });
+        pending.push({ delivery, giveUpAt: clock.now() + busyBudgetMs, resolve, reject });
         if (!scheduled) {
           scheduled = true;
           // setImmediate runs after the I/O callbacks of this loop turn: every request that arrived

@@ -149,3 +149,12 @@ export const budgetState = sqliteTable(
   },
   (t) => [uniqueIndex('budget_state_scope_idx').on(t.scope)],
 );
+
+/**
+ * One row the readiness probe rewrites (src/store/db.ts createWriteProbe): /readyz is 200 only while a
+ * commit to this database succeeds, and a commit is the only thing that shows a full disk.
+ */
+export const storeProbe = sqliteTable('store_probe', {
+  id: integer('id').primaryKey(),
+  checkedAt: integer('checked_at').notNull(),
+});

@@ -1,6 +1,11 @@
 import Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { DEFAULT_BUDGET_SCOPE, type RequestBudget } from '../cxone/types.js';
+import { COMMAND_BUSY_TIMEOUT_MS, isBusy, setBusyTimeout } from './db.js';
+
+// While another process holds the database, how long a waiter pauses before asking again (a timer,
+// so the event loop runs meanwhile).
+const LOCKED_RETRY_MS = 25;
 
 /**
  * The CXone call budget kept in the database, so every process on it (`npm start` and
@@ -22,10 +27,15 @@ export function createSharedBudget(options: {
   path: string;
   maxPerMinute: number;
   clock: Clock;
+  /**
+   * The connection's busy timeout. The service passes a few milliseconds (SERVICE_BUSY_TIMEOUT_MS): a
+   * lock held longer is waited for with timers instead of blocking the event loop.
+   */
+  busyTimeoutMs?: number;
 }): RequestBudget & { close(): void } {
   const { maxPerMinute, clock } = options;
   const sqlite = new Database(options.path);
-  sqlite.pragma('busy_timeout = 10000');
+  setBusyTimeout(sqlite, options.busyTimeoutMs ?? COMMAND_BUSY_TIMEOUT_MS);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   const prune = sqlite.prepare('DELETE FROM budget_seconds WHERE second < ?');
@@ -54,8 +64,28 @@ export function createSharedBudget(options: {
     // The oldest counted second stops counting once `first` has passed it.
     return Math.max(1, ((oldest ?? first) + 1) * 1000 + 60_000 - now);
   });
-  // BEGIN IMMEDIATE: the count and the grant must not interleave with another process's.
-  const tryAcquire = (now: number, scope: string): number => tryAcquireTx.immediate(now, scope);
+  // Pauses this process was told of but could not write yet (the database was locked): honoured here
+  // at once, and written at the next look at the table.
+  const unwrittenPauses = new Map<string, number>();
+  const writePauses = (): void => {
+    for (const [scope, until] of unwrittenPauses) {
+      setPause.run(scope, until);
+      unwrittenPauses.delete(scope);
+    }
+  };
+
+  // BEGIN IMMEDIATE: the count and the grant must not interleave with another process's. A lock held
+  // by another process is not a reason to spend the budget: the caller waits and asks again.
+  const tryAcquire = (now: number, scope: string): number => {
+    const unwritten = unwrittenPauses.get(scope) ?? 0;
+    try {
+      writePauses();
+      return unwritten > now ? unwritten - now : tryAcquireTx.immediate(now, scope);
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      return Math.max(unwritten - now, LOCKED_RETRY_MS);
+    }
+  };
 
   /** Per scope, the last waiter's turn: the next one of that scope starts polling after it. */
   const queues = new Map<string, Promise<void>>();
@@ -81,7 +111,14 @@ export function createSharedBudget(options: {
       return turn;
     },
     pauseUntil(untilMs, scope = DEFAULT_BUDGET_SCOPE) {
-      if (Number.isFinite(untilMs)) setPause.run(scope, Math.round(untilMs));
+      if (!Number.isFinite(untilMs)) return;
+      const until = Math.max(Math.round(untilMs), unwrittenPauses.get(scope) ?? 0);
+      try {
+        setPause.run(scope, until);
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        unwrittenPauses.set(scope, until);
+      }
     },
     close() {
       if (sqlite.open) sqlite.close();

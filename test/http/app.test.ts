@@ -403,6 +403,16 @@ describe('POST /webhooks/cxone: availability', () => {
     expect((await post({ webhookId: 'msg_503' })).status).toBe(202);
   });
 
+  it('answers 503 store_busy with Retry-After when the store stays locked, logging no error', async () => {
+    const { sink, post, lines } = setup();
+    sink.record = async () => 'busy';
+    const res = await post();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect((await errorOf(res)).code).toBe('store_busy');
+    expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  });
+
   it('answers 503 shutting_down, recording nothing, while not accepting', async () => {
     let accepting = true;
     const { app, sink, post } = setup({ isAccepting: () => accepting });
@@ -435,6 +445,25 @@ describe('other routes', () => {
     expect(before.status).toBe(503);
     expect(await before.json()).toEqual({ status: 'not_ready' });
     ready = true;
+    expect((await app.request('/readyz')).status).toBe(200);
+  });
+
+  it('GET /readyz is 503 while the store cannot take a write, saying why', async () => {
+    let store: { ok: true } | { ok: false; reason: string } = { ok: false, reason: 'locked' };
+    const parsed = parseWebhookSecrets(TEST_SECRET);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const app = createApp({
+      sink: new MemoryEventSink(),
+      webhookKeys: parsed.keys,
+      clock: new ManualClock(),
+      log: pino({ level: 'silent' }),
+      isReady: () => true,
+      storeWritable: async () => store,
+    });
+    const locked = await app.request('/readyz');
+    expect(locked.status).toBe(503);
+    expect(await locked.json()).toEqual({ status: 'not_ready', reason: 'locked' });
+    store = { ok: true };
     expect((await app.request('/readyz')).status).toBe(200);
   });
 

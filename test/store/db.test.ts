@@ -2,8 +2,18 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrate, openStore } from '../../src/store/db.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
+import {
+  createWriteProbe,
+  isBusy,
+  migrate,
+  openStore,
+  retryWhileBusy,
+  SERVICE_BUSY_TIMEOUT_MS,
+  setBusyTimeout,
+} from '../../src/store/db.js';
 import { tempStore } from '../support/db.js';
 
 describe('durably()', () => {
@@ -86,4 +96,114 @@ describe('migrate', () => {
     store.close();
     expect(rows.n).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe('a lock held by another process', () => {
+  let t: ReturnType<typeof tempStore>;
+  let other: Database.Database;
+  beforeEach(() => {
+    t = tempStore();
+    setBusyTimeout(t.store.sqlite, SERVICE_BUSY_TIMEOUT_MS);
+    other = new Database(t.path);
+  });
+  afterEach(() => {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+    t.cleanup();
+  });
+  const hold = () =>
+    other.exec("BEGIN IMMEDIATE; INSERT INTO sweeps (owner, started_at, status) VALUES ('o', 1, 'ok')");
+  const insert = () =>
+    t.store.sqlite.prepare("INSERT INTO sweeps (owner, started_at, status) VALUES ('me', 1, 'ok')").run();
+
+  it('fails a write within a few milliseconds instead of blocking the event loop', () => {
+    hold();
+    const started = performance.now();
+    let error: unknown;
+    try {
+      insert();
+    } catch (e) {
+      error = e;
+    }
+    expect(isBusy(error)).toBe(true);
+    // A hang detector: the command-line timeout would have blocked for 10 s.
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('retryWhileBusy waits for it with timers and then writes', async () => {
+    hold();
+    setTimeout(() => other.exec('ROLLBACK'), 150);
+    const result = await retryWhileBusy(insert, { clock: systemClock, budgetMs: 5_000 });
+    expect(result.changes).toBe(1);
+  });
+
+  it('retryWhileBusy gives up after its budget with the SQLITE_BUSY error, and throws anything else at once', async () => {
+    hold();
+    const clock = new ManualClock();
+    const attempt = retryWhileBusy(insert, { clock, budgetMs: 1_000 });
+    const settled = attempt.catch((e: unknown) => e);
+    await clock.advance(1_000);
+    expect(isBusy(await settled)).toBe(true);
+    let calls = 0;
+    await expect(
+      retryWhileBusy(
+        () => {
+          calls++;
+          throw new Error('disk I/O error');
+        },
+        { clock, budgetMs: 1_000 },
+      ),
+    ).rejects.toThrow('disk I/O error');
+    expect(calls).toBe(1);
+  });
+
+  it('the write probe says locked while the lock is held, ok once it is gone', async () => {
+    const probe = createWriteProbe(t.store, { clock: systemClock, budgetMs: 50, cacheMs: 0 });
+    expect(await probe()).toEqual({ ok: true });
+    hold();
+    expect(await probe()).toEqual({ ok: false, reason: 'locked' });
+    other.exec('ROLLBACK');
+    expect(await probe()).toEqual({ ok: true });
+  });
+});
+
+describe('the write probe', () => {
+  let t: ReturnType<typeof tempStore>;
+  beforeEach(() => {
+    t = tempStore();
+  });
+  afterEach(() => t.cleanup());
+
+  it('commits a write: a database that cannot be written is not_writable (and the cause reported)', async () => {
+    const problems: unknown[] = [];
+    const probe = createWriteProbe(t.store, {
+      clock: systemClock,
+      cacheMs: 0,
+      onProblem: (e) => problems.push(e),
+    });
+    expect(await probe()).toEqual({ ok: true });
+    // Reads still work; only a write shows it (a read-only file system, a full disk, an I/O error).
+    t.store.sqlite.pragma('query_only = ON');
+    expect(await probe()).toEqual({ ok: false, reason: 'not_writable' });
+    expect(problems).toHaveLength(1);
+    t.store.sqlite.pragma('query_only = OFF');
+    expect(await probe()).toEqual({ ok: true });
+  });
+
+  it('reuses its answer for cacheMs, and runs one probe for callers that ask together', async () => {
+    const clock = new ManualClock();
+    const probe = createWriteProbe(t.store, { clock, cacheMs: 1_000 });
+    // The probe writes the clock's time: which probe wrote last shows in checked_at.
+    const checkedAt = () =>
+      (t.store.sqlite.prepare('SELECT checked_at AS at FROM store_probe').get() as { at: number }).at;
+    const together = await Promise.all([probe(), probe(), probe()]);
+    expect(together).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(checkedAt()).toBe(clock.now());
+    await clock.advance(500);
+    await probe();
+    expect(checkedAt()).toBe(clock.now() - 500);
+    await clock.advance(600);
+    await probe();
+    expect(checkedAt()).toBe(clock.now());
+  });
 });

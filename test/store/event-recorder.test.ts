@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock, systemClock } from '../../src/clock.js';
 import type { VerifiedDelivery, WebhookEvent } from '../../src/events.js';
+import { SERVICE_BUSY_TIMEOUT_MS, setBusyTimeout } from '../../src/store/db.js';
 import { createEventRecorder } from '../../src/store/event-recorder.js';
 import { JobStore } from '../../src/store/jobs.js';
 import { tempStore } from '../support/db.js';
@@ -113,4 +114,76 @@ it('tells the worker when a job became runnable now', async () => {
   expect(runnable).toBe(0); // waits for the transcript
   await recorder.record(delivery('w2', { type: 'transcript.ready', data: { conversation_id: 'c1' } }));
   expect(runnable).toBe(1);
+});
+
+describe('while another process holds the write lock', () => {
+  // The service's connection waits a few milliseconds for a lock, then retries with timers.
+  let other: Database.Database;
+  let locked: ReturnType<typeof createEventRecorder>;
+  beforeEach(() => {
+    setBusyTimeout(t.store.sqlite, SERVICE_BUSY_TIMEOUT_MS);
+    other = new Database(t.path);
+    locked = createEventRecorder({
+      store: t.store,
+      jobs,
+      clock: systemClock,
+      firstTranscriptCheckMs: 0,
+      busyBudgetMs: 2_000,
+    });
+  });
+  afterEach(() => {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+  });
+  const hold = () =>
+    other.exec("BEGIN IMMEDIATE; INSERT INTO sweeps (owner, started_at, status) VALUES ('other', 1, 'ok')");
+
+  it('waits without blocking the event loop, and commits once the lock is gone', async () => {
+    hold();
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    const outcome = locked.record(delivery('w1', { data: { conversation_id: 'c1', agent_id: 'a' } }));
+    await new Promise((r) => setTimeout(r, 300));
+    clearInterval(ticker);
+    // The loop ran all along (a synchronous busy wait would have let no timer fire).
+    expect(ticks).toBeGreaterThanOrEqual(10);
+    expect(count('SELECT count(*) AS n FROM webhook_events')).toBe(0);
+    other.exec('ROLLBACK');
+    expect(await outcome).toBe('recorded');
+    expect(count('SELECT count(*) AS n FROM webhook_events')).toBe(1);
+    expect(jobs.get('c1')).toBeDefined();
+  });
+
+  it("answers 'busy' past its budget and records nothing, not even later", async () => {
+    const quick = createEventRecorder({
+      store: t.store,
+      jobs,
+      clock: systemClock,
+      firstTranscriptCheckMs: 0,
+      busyBudgetMs: 150,
+    });
+    hold();
+    const started = Date.now();
+    const outcomes = await Promise.all([
+      quick.record(delivery('w1', { data: { conversation_id: 'c1', agent_id: 'a' } })),
+      quick.record(delivery('w2', { data: { conversation_id: 'c2', agent_id: 'a' } })),
+    ]);
+    expect(outcomes).toEqual(['busy', 'busy']);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    other.exec('ROLLBACK');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(count('SELECT count(*) AS n FROM webhook_events')).toBe(0);
+    expect(count('SELECT count(*) AS n FROM jobs')).toBe(0);
+    // The sender's retry (same webhook-id) is then recorded once.
+    expect(await quick.record(delivery('w1', { data: { conversation_id: 'c1', agent_id: 'a' } }))).toBe(
+      'recorded',
+    );
+  });
+
+  it("flush() at shutdown answers what the lock still holds 'busy' at once", async () => {
+    hold();
+    const outcome = locked.record(delivery('w1', { data: { conversation_id: 'c1', agent_id: 'a' } }));
+    locked.flush();
+    expect(await outcome).toBe('busy');
+  });
 });

@@ -1,9 +1,10 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
 import { TUTORIAL_BUDGET_SCOPE } from '../../src/cxone/types.js';
-import { MIGRATIONS_FOLDER, migrate, openStore } from '../../src/store/db.js';
+import { MIGRATIONS_FOLDER, migrate, openStore, SERVICE_BUSY_TIMEOUT_MS } from '../../src/store/db.js';
 import { createSharedBudget } from '../../src/store/shared-budget.js';
 import { tempStore } from '../support/db.js';
 
@@ -155,5 +156,35 @@ it('a pause persisted before pauses had scopes becomes the tutorial scope’s on
   expect(granted).toBe(false);
   await clock.advance(1_500);
   await waiting;
+  budget.close();
+});
+
+it('while another process holds the database, a call waits with timers (the loop runs) and a 429 pause still holds', async () => {
+  const budget = createSharedBudget({
+    path: t.path,
+    maxPerMinute: 100,
+    clock: systemClock,
+    busyTimeoutMs: SERVICE_BUSY_TIMEOUT_MS,
+  });
+  const other = new Database(t.path);
+  other.exec("BEGIN IMMEDIATE; INSERT INTO sweeps (owner, started_at, status) VALUES ('o', 1, 'ok')");
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 10);
+  let granted = false;
+  const waiting = budget.acquire().then(() => (granted = true));
+  // A 429 answered meanwhile cannot be written yet; it holds this process's calls all the same.
+  budget.pauseUntil(Date.now() + 400);
+  await new Promise((r) => setTimeout(r, 250));
+  expect(granted).toBe(false);
+  expect(ticks).toBeGreaterThanOrEqual(8);
+  other.exec('ROLLBACK');
+  await new Promise((r) => setTimeout(r, 50));
+  expect(granted).toBe(false); // the pause, not the lock, holds it now
+  await waiting;
+  clearInterval(ticker);
+  // And the pause reached the table for the other processes.
+  const until = (other.prepare('SELECT max(paused_until) AS u FROM budget_state').get() as { u: number }).u;
+  expect(until).toBeGreaterThan(Date.now() - 1_000);
+  other.close();
   budget.close();
 });
