@@ -3,7 +3,15 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { CxoneClient, CxoneError } from '../cxone/types.js';
 import type { Scorer } from '../scoring/index.js';
-import { type Job, type JobStore, NO_AGENT_REASON, type ReasonCode, type RetryCode } from '../store/jobs.js';
+import { isBusy, retryWhileBusy } from '../store/db.js';
+import {
+  type Job,
+  type JobStore,
+  NO_AGENT_REASON,
+  type QuarantinedJob,
+  type ReasonCode,
+  type RetryCode,
+} from '../store/jobs.js';
 import { backoffDelay } from './backoff.js';
 import { buildEvaluation, type FormMapping, idempotencyKey } from './evaluation.js';
 
@@ -27,6 +35,12 @@ export interface WorkerOptions {
   transcriptRetryMaxMs?: number;
   /** Longest idle wait between looks at the database (other processes may add work). */
   idlePollMs?: number;
+  /**
+   * How long a run's outcome may wait for a lock another process holds before it is given up (the
+   * lease then lapses and the job is run again; its Idempotency-Key makes that harmless). Defaults to
+   * the lease length.
+   */
+  busyBudgetMs?: number;
   random?: () => number;
 }
 
@@ -65,6 +79,13 @@ interface Ended {
 }
 
 const ONE_MINUTE = 60_000;
+// Claims that refill slots in the loop turn their jobs ended, before the next claim waits for a turn
+// of its own: jobs that end without I/O (no agent, an error before the first call) must not chain
+// claim after claim and keep HTTP from ever being answered.
+const SAME_TURN_CLAIMS = 4;
+// A claim that found nothing although something looked due waits at least this long before looking
+// again, so no row the claim cannot take can make the worker spin.
+const MIN_EMPTY_CLAIM_WAIT_MS = 10;
 
 export function createWorker(options: WorkerOptions): Worker {
   const { jobs, cxone, scorer, mapping, clock, log, owner, maxAttempts, transcriptMaxWaitMs } = options;
@@ -73,13 +94,25 @@ export function createWorker(options: WorkerOptions): Worker {
   const { transcriptRetryBaseMs } = options;
   const transcriptRetryMaxMs = options.transcriptRetryMaxMs ?? 30 * ONE_MINUTE;
   const idlePollMs = options.idlePollMs ?? 2_000;
+  const busyBudgetMs = options.busyBudgetMs ?? leaseMs;
   const random = options.random ?? Math.random;
   const queue = new PQueue({ concurrency: options.concurrency });
   // Refill a slot in the same turn its job ends ('next' fires once the slot is free): waiting for
-  // another loop turn costs a measurable share of a 40 ms job.
+  // another loop turn costs a measurable share of a 40 ms job. But only a few times per turn (see
+  // SAME_TURN_CLAIMS): past that, the next claim waits for the loop to have run.
+  let sameTurnClaims = 0;
   queue.on('next', () => {
-    if (running && !pumpScheduled) pump();
+    if (!running || pumpScheduled) return;
+    if (sameTurnClaims === 0) setImmediate(() => (sameTurnClaims = 0));
+    if (++sameTurnClaims <= SAME_TURN_CLAIMS) pump();
+    else schedulePump();
   });
+  // Consecutive claims that failed (a lock held by another process, a database fault).
+  let claimFailures = 0;
+
+  /** A run's outcome, written when another process's lock allows (waited for with timers). */
+  const record = (write: () => boolean): Promise<boolean> =>
+    retryWhileBusy(write, { clock, budgetMs: busyBudgetMs });
 
   let running = false;
   let stopped = false;
@@ -101,7 +134,16 @@ export function createWorker(options: WorkerOptions): Worker {
     async runUntilIdle(waitForRetriesMs, { waitForTranscripts = false } = {}) {
       renewTimer ??= setInterval(renew, Math.max(50, Math.floor(leaseMs / 3)));
       for (;;) {
-        claimInto(options.concurrency - queue.size - queue.pending);
+        try {
+          claimInto(options.concurrency - queue.size - queue.pending);
+          claimFailures = 0;
+        } catch (error) {
+          // A lock held by another process is waited out (growing pauses, never a tight loop); any
+          // other failure is the caller's to report.
+          if (!isBusy(error) || stopped) throw error;
+          await clock.sleep(claimFailurePause(error));
+          continue;
+        }
         if (queue.size + queue.pending > 0) {
           // Refill as soon as any job ends, not when the whole batch has.
           await new Promise((resolve) => queue.once('next', resolve));
@@ -127,8 +169,15 @@ export function createWorker(options: WorkerOptions): Worker {
       ]);
       clearInterval(renewTimer);
       // Jobs still running after the grace period are handed back: the next process repeats them,
-      // and the Idempotency-Key makes a repeated submission harmless.
-      const released = jobs.releaseLeases(owner, clock.now());
+      // and the Idempotency-Key makes a repeated submission harmless. Should the database stay locked,
+      // their leases lapse instead and the next process takes them over all the same.
+      const released = await retryWhileBusy(() => jobs.releaseLeases(owner, clock.now()), {
+        clock,
+        budgetMs: Math.min(1_000, busyBudgetMs),
+      }).catch((error: unknown) => {
+        log.warn({ err: error }, 'could not hand back leases; they will lapse');
+        return 0;
+      });
       log.info({ released, timedOut }, 'worker stopped');
     },
     get inFlight() {
@@ -141,7 +190,8 @@ export function createWorker(options: WorkerOptions): Worker {
     try {
       jobs.renewLeases(owner, clock.now(), leaseMs);
     } catch (error) {
-      log.error({ err: error }, 'lease renewal failed');
+      // Locked by another process: the next renewal, a third of a lease later, tries again.
+      if (!isBusy(error)) log.error({ err: error }, 'lease renewal failed');
     }
   }
 
@@ -155,28 +205,47 @@ export function createWorker(options: WorkerOptions): Worker {
     pumpScheduled = false;
     if (!running) return;
     clearTimeout(wakeTimer);
+    let wait: number;
     try {
       const free = options.concurrency - queue.size - queue.pending;
       const claimed = claimInto(free);
+      claimFailures = 0;
       // A full claim may have left more behind: look again when a slot frees (run() re-pumps).
-      if (claimed < free) {
-        const next = jobs.nextWakeAt();
-        const wait = next === null ? idlePollMs : Math.min(idlePollMs, Math.max(0, next - clock.now()));
-        wakeTimer = setTimeout(schedulePump, wait + 1);
-      }
+      if (claimed >= free) return;
+      const next = jobs.nextWakeAt();
+      wait = next === null ? idlePollMs : Math.min(idlePollMs, Math.max(0, next - clock.now()));
+      if (claimed === 0) wait = Math.max(wait, MIN_EMPTY_CLAIM_WAIT_MS);
     } catch (error) {
-      log.error({ err: error }, 'claiming jobs failed');
-      wakeTimer = setTimeout(schedulePump, idlePollMs);
+      wait = claimFailurePause(error);
     }
+    wakeTimer = setTimeout(schedulePump, wait + 1);
+  }
+
+  /** After a claim that failed: how long to wait (growing), logging the first of a run of failures. */
+  function claimFailurePause(error: unknown): number {
+    claimFailures++;
+    if (claimFailures === 1) {
+      if (isBusy(error)) log.warn('the database is locked by another process; claiming waits');
+      else log.error({ err: error }, 'claiming jobs failed');
+    }
+    return Math.min(idlePollMs, 10 * 2 ** Math.min(claimFailures, 10));
   }
 
   function claimInto(free: number): number {
     if (free <= 0 || stopped) return 0;
-    const claimed = jobs.claim(owner, free, clock.now(), leaseMs);
+    const claimed = jobs.claim(owner, free, clock.now(), leaseMs, quarantined);
     for (const job of claimed) {
       void queue.add(() => run(job));
     }
     return claimed.length;
+  }
+
+  /** A row the claim failed because it cannot be addressed: its one line, like any finished job. */
+  function quarantined(job: QuarantinedJob): void {
+    log.warn(
+      { conversationId: job.conversationId, outcome: 'failed', reasonCode: 'invalid_id', reason: job.reason },
+      'job finished',
+    );
   }
 
   async function run(job: Job): Promise<void> {
@@ -186,10 +255,20 @@ export function createWorker(options: WorkerOptions): Worker {
     try {
       how = await processJob(job);
     } catch (error) {
-      // Unexpected (a bug, a database fault): logged once here with context, then retried like a
-      // transient failure so one bad job cannot stop the worker.
-      jobLog.error({ err: error }, 'job failed unexpectedly');
-      how = safely(() => retryLater(job, 'unexpected', `unexpected error: ${(error as Error).message}`));
+      if (isBusy(error)) {
+        // Another process held the database for longer than the outcome could wait: nothing was
+        // written, the lease lapses and the job is run again (its Idempotency-Key makes that safe).
+        // Not the job's fault, so it uses up no attempt.
+        jobLog.warn('the database stayed locked; the job will run again once its lease lapses');
+        how = { outcome: 'retry', reason: 'outcome not recorded: the database was locked' };
+      } else {
+        // Unexpected (a bug, a database fault): logged once here with context, then retried like a
+        // transient failure, and failed as 'job_error' when it keeps happening, so one bad job can
+        // neither stop the worker nor come back for ever.
+        jobLog.error({ err: error }, 'job failed unexpectedly');
+        const message = `unexpected error: ${(error as Error).message}`;
+        how = await safely(() => retryLater(job, 'unexpected', message));
+      }
     }
     const { outcome, code, reason } = how;
     const level = outcome === 'failed' ? 'warn' : 'info';
@@ -200,9 +279,9 @@ export function createWorker(options: WorkerOptions): Worker {
     worker.onJobDone?.(job, outcome, reason);
   }
 
-  function safely(fn: () => Ended): Ended {
+  async function safely(fn: () => Promise<Ended>): Promise<Ended> {
     try {
-      return fn();
+      return await fn();
     } catch (error) {
       log.error({ err: error }, 'could not record job outcome');
       return { outcome: 'retry', reason: 'outcome not recorded' };
@@ -219,7 +298,12 @@ export function createWorker(options: WorkerOptions): Worker {
     const id = job.conversationId;
     if (!job.agentId) {
       const why = { code: 'no_agent', reason: NO_AGENT_REASON } as const;
-      return ended(jobs.skip(owner, id, why, clock.now()), 'skipped', why.code, why.reason);
+      return ended(
+        await record(() => jobs.skip(owner, id, why, clock.now())),
+        'skipped',
+        why.code,
+        why.reason,
+      );
     }
     const transcript = await cxone.getTranscript(id);
     if (!transcript.ok) {
@@ -228,7 +312,12 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     if (!transcript.value.some((line) => line.text.trim() !== '')) {
       const why = { code: 'empty_transcript', reason: 'transcript is empty' } as const;
-      return ended(jobs.skip(owner, id, why, clock.now()), 'skipped', why.code, why.reason);
+      return ended(
+        await record(() => jobs.skip(owner, id, why, clock.now())),
+        'skipped',
+        why.code,
+        why.reason,
+      );
     }
     const result = scorer.score(transcript.value);
     const body = buildEvaluation({
@@ -242,21 +331,17 @@ export function createWorker(options: WorkerOptions): Worker {
     const submitted = await cxone.submitEvaluation(body, idempotencyKey(id, mapping.formId));
     if (!submitted.ok) return failedCall(job, submitted.error);
     const evaluationId = submitted.value.id;
-    const applied = jobs.submitted(
-      owner,
-      id,
-      {
-        evaluationId,
-        overallScore: body.overall_score,
-        rubric: { name: scorer.rubric.name, version: scorer.rubric.version, hash: scorer.rubric.hash },
-        rules: result.rules,
-      },
-      clock.now(),
-    );
+    const accepted = {
+      evaluationId,
+      overallScore: body.overall_score,
+      rubric: { name: scorer.rubric.name, version: scorer.rubric.version, hash: scorer.rubric.hash },
+      rules: result.rules,
+    };
+    const applied = await record(() => jobs.submitted(owner, id, accepted, clock.now()));
     return ended(applied, 'submitted', undefined, `evaluation ${evaluationId}`);
   }
 
-  function transcriptNotReady(job: Job): Ended {
+  async function transcriptNotReady(job: Job): Promise<Ended> {
     const now = clock.now();
     const checks = job.transcriptChecks + 1;
     const deadline = job.firstSeenAt + transcriptMaxWaitMs;
@@ -264,7 +349,7 @@ export function createWorker(options: WorkerOptions): Worker {
       const hours = Math.round((transcriptMaxWaitMs / 3_600_000) * 10) / 10;
       const reason = `transcript not ready after ${hours} h (${checks} checks)`;
       return ended(
-        jobs.transcriptTimedOut(owner, job.conversationId, { reason }, now),
+        await record(() => jobs.transcriptTimedOut(owner, job.conversationId, { reason }, now)),
         'failed',
         'transcript_timeout',
         reason,
@@ -280,14 +365,14 @@ export function createWorker(options: WorkerOptions): Worker {
       : backoffDelay(checks, transcriptRetryBaseMs, transcriptRetryMaxMs, random);
     const wait = { reason: 'transcript not ready (404)', at: Math.min(deadline, now + delay) };
     return ended(
-      jobs.waitForTranscript(owner, job.conversationId, wait, now),
+      await record(() => jobs.waitForTranscript(owner, job.conversationId, wait, now)),
       'waiting_transcript',
       'transcript_not_ready',
       wait.reason,
     );
   }
 
-  function failedCall(job: Job, error: CxoneError): Ended {
+  async function failedCall(job: Job, error: CxoneError): Promise<Ended> {
     // The client's messages already name the call ("submitEvaluation: HTTP 422: ...").
     const reason = error.message;
     const now = clock.now();
@@ -296,7 +381,7 @@ export function createWorker(options: WorkerOptions): Worker {
       // attempts, so the job is done once they are fixed.
       const retry = { reason, at: now + retryMaxMs };
       return ended(
-        jobs.credentialsRefused(owner, job.conversationId, retry, now),
+        await record(() => jobs.credentialsRefused(owner, job.conversationId, retry, now)),
         'credentials_refused',
         'credentials_refused',
         reason,
@@ -304,24 +389,41 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     if (!error.retryable) {
       const why = { code: 'rejected', reason } as const;
-      return ended(jobs.fail(owner, job.conversationId, why, now), 'failed', why.code, reason);
+      return ended(
+        await record(() => jobs.fail(owner, job.conversationId, why, now)),
+        'failed',
+        why.code,
+        reason,
+      );
     }
     return retryLater(job, 'transient', reason);
   }
 
-  function retryLater(job: Job, code: RetryCode, reason: string): Ended {
+  async function retryLater(job: Job, code: RetryCode, reason: string): Promise<Ended> {
     const now = clock.now();
     const attempts = job.attempts + 1;
     if (attempts >= maxAttempts) {
-      // Not final: the next sweep that lists the conversation makes it due again.
+      // After an outage ('transient') this is not final: the next sweep that lists the conversation
+      // makes it due again. A job whose own runs keep failing unexpectedly is isolated for good
+      // ('job_error'): the sweep reviving it would only let it fail again, for ever.
       const why = {
-        code: 'attempts_exhausted',
+        code: code === 'unexpected' ? 'job_error' : 'attempts_exhausted',
         reason: `gave up after ${attempts} attempts: ${reason}`,
       } as const;
-      return ended(jobs.fail(owner, job.conversationId, why, now), 'failed', why.code, why.reason);
+      return ended(
+        await record(() => jobs.fail(owner, job.conversationId, why, now)),
+        'failed',
+        why.code,
+        why.reason,
+      );
     }
     const retry = { code, reason, at: now + backoffDelay(attempts, retryBaseMs, retryMaxMs, random) };
-    return ended(jobs.retryLater(owner, job.conversationId, retry, now), 'retry', code, reason);
+    return ended(
+      await record(() => jobs.retryLater(owner, job.conversationId, retry, now)),
+      'retry',
+      code,
+      reason,
+    );
   }
 
   return worker;

@@ -28,8 +28,12 @@ const REOPEN = 'reason_code = NULL, reason = NULL, finished_at = NULL';
 export const JOB_SQL = {
   // ---- Reads --------------------------------------------------------------------------------
   find: `SELECT ${SELECT_LIST} FROM jobs WHERE ${KEY}`,
-  ready: `SELECT conversation_id AS id FROM jobs WHERE state IN ('due', 'waiting_transcript') AND next_attempt_at <= @now AND form_id = @formId ORDER BY next_attempt_at LIMIT @limit`,
-  orphaned: `SELECT conversation_id AS id FROM jobs WHERE state = 'in_progress' AND lease_expires_at <= @now AND form_id = @formId LIMIT @limit`,
+  // Runnable rows by rowid, which addresses a row whatever its conversation id holds (an id that is
+  // not well-formed Unicode does not read back equal, so it cannot address its own row).
+  ready: `SELECT rowid AS rowid FROM jobs WHERE state IN ('due', 'waiting_transcript') AND next_attempt_at <= @now AND form_id = @formId ORDER BY next_attempt_at LIMIT @limit`,
+  orphaned: `SELECT rowid AS rowid FROM jobs WHERE state = 'in_progress' AND lease_expires_at <= @now AND form_id = @formId LIMIT @limit`,
+  /** Whether a job's id, as read back, still names its row. */
+  addressable: `SELECT 1 AS ok FROM jobs WHERE rowid = @rowid AND ${KEY}`,
   nextDue: `SELECT min(next_attempt_at) AS at FROM jobs WHERE state IN ('due', 'waiting_transcript') AND form_id = @formId`,
   nextRetry: `SELECT min(next_attempt_at) AS at FROM jobs WHERE state = 'due' AND form_id = @formId`,
   nextLease: `SELECT min(lease_expires_at) AS at FROM jobs WHERE state = 'in_progress' AND form_id = @formId`,
@@ -54,7 +58,9 @@ export const JOB_SQL = {
   retryAfterOutage: `UPDATE jobs SET ${LEARN}, state = 'due', next_attempt_at = @now, attempts = 0, ${REOPEN} WHERE ${KEY} AND state = 'failed' AND reason_code = 'attempts_exhausted'`,
 
   // ---- Leases ---------------------------------------------------------------------------------
-  lease: `UPDATE jobs SET state = 'in_progress', lease_owner = @owner, lease_expires_at = @expiresAt, updated_at = @now WHERE ${KEY} RETURNING ${SELECT_LIST}`,
+  lease: `UPDATE jobs SET state = 'in_progress', lease_owner = @owner, lease_expires_at = @expiresAt, updated_at = @now WHERE rowid = @rowid AND form_id = @formId RETURNING ${SELECT_LIST}`,
+  /** A row no transition could address (its id does not read back equal): failed, never run. */
+  quarantine: `UPDATE jobs SET state = 'failed', reason_code = 'invalid_id', reason = @reason, finished_at = @now, ${END_LEASE} WHERE rowid = @rowid AND form_id = @formId`,
   renew: `UPDATE jobs SET lease_expires_at = @expiresAt WHERE lease_owner = @owner AND state = 'in_progress'`,
   release: `UPDATE jobs SET state = 'due', next_attempt_at = @now, ${END_LEASE} WHERE lease_owner = @owner AND state = 'in_progress'`,
 

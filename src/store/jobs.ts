@@ -38,7 +38,17 @@ export interface SubmittedResult {
 }
 
 export type SkipCode = Extract<ReasonCode, 'no_agent' | 'empty_transcript'>;
-export type FailCode = Extract<ReasonCode, 'rejected' | 'attempts_exhausted'>;
+export type FailCode = Extract<ReasonCode, 'rejected' | 'attempts_exhausted' | 'job_error'>;
+
+/** A runnable row the claim failed at once because no transition could address it. */
+export interface QuarantinedJob {
+  /** The id as it reads back (not what was stored: that is the problem). */
+  conversationId: string;
+  reason: string;
+}
+
+const INVALID_ID_REASON =
+  'the conversation id does not read back from the database as stored (not well-formed Unicode): it cannot be worked';
 export type RetryCode = Extract<ReasonCode, 'transient' | 'unexpected'>;
 
 /** The text people read beside `no_agent`, whichever transition writes it. */
@@ -208,26 +218,52 @@ export class JobStore {
    * Leases up to `limit` runnable jobs to `owner`: due or waiting jobs whose time has come, and jobs
    * whose lease expired because the process that held them died. BEGIN IMMEDIATE makes the read and
    * the lease one step, so two processes never lease the same job.
+   *
+   * Rows are leased by rowid, and a row whose id does not read back equal to what is stored (an id
+   * that was not well-formed Unicode) is failed right here ('invalid_id') and passed to
+   * `onQuarantined` instead of being returned: every later transition would address it by that id,
+   * match nothing, and leave it runnable at the head of the queue for ever.
    */
-  claim(owner: string, limit: number, now: number, leaseMs: number): Job[] {
+  claim(
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    onQuarantined?: (job: QuarantinedJob) => void,
+  ): Job[] {
     if (limit <= 0) return [];
-    return this.transaction(() => {
-      const ready = this.sql.ready.all({ now, formId: this.formId, limit }) as { id: string }[];
+    const quarantined: QuarantinedJob[] = [];
+    const claimed = this.transaction(() => {
+      const ready = this.sql.ready.all({ now, formId: this.formId, limit }) as { rowid: number }[];
       const orphaned =
         ready.length < limit
           ? (this.sql.orphaned.all({ now, formId: this.formId, limit: limit - ready.length }) as {
-              id: string;
+              rowid: number;
             }[])
           : [];
-      return [...ready, ...orphaned].map(({ id }) =>
-        fromRow(
-          this.sql.lease.get({ ...this.key(id), owner, now, expiresAt: now + leaseMs }) as Record<
-            string,
-            unknown
-          >,
-        ),
-      );
+      const leased: Job[] = [];
+      for (const { rowid } of [...ready, ...orphaned]) {
+        const row = this.sql.lease.get({
+          rowid,
+          formId: this.formId,
+          owner,
+          now,
+          expiresAt: now + leaseMs,
+        }) as Record<string, unknown> | undefined;
+        if (!row) continue;
+        const job = fromRow(row);
+        if (this.sql.addressable.get({ rowid, ...this.key(job.conversationId) })) {
+          leased.push(job);
+          continue;
+        }
+        this.sql.quarantine.run({ rowid, formId: this.formId, reason: INVALID_ID_REASON, now });
+        quarantined.push({ conversationId: job.conversationId, reason: INVALID_ID_REASON });
+      }
+      return leased;
     });
+    // Told after the commit, so what is reported is what the database holds.
+    for (const q of quarantined) onQuarantined?.(q);
+    return claimed;
   }
 
   /** Extends every lease `owner` holds: a job that is still running never loses its lease. */

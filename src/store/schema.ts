@@ -57,6 +57,13 @@ export const REASON_CODES = [
   // failed: the destination refused the request, or answered something unusable; repeating it
   // cannot help (a 422 or other 4xx, a 404 of something that must exist, a malformed answer).
   'rejected',
+  // failed: the run kept failing in a way nobody expected (a bug, data the service cannot handle)
+  // until MAX_ATTEMPTS ran out. Unlike 'attempts_exhausted' the sweep does not revive it: only an
+  // operator's requeue, once the cause is fixed.
+  'job_error',
+  // failed at claim: the conversation id does not read back from the database as it was stored (not
+  // well-formed Unicode), so no transition could ever address the row. Never run.
+  'invalid_id',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

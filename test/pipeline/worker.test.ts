@@ -1,6 +1,10 @@
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { idempotencyKey } from '../../src/pipeline/evaluation.js';
-import { pipelineHarness } from '../support/harness.js';
+import type { Scorer } from '../../src/scoring/index.js';
+import { SERVICE_BUSY_TIMEOUT_MS, setBusyTimeout } from '../../src/store/db.js';
+import { pipelineHarness, tutorialKeywords } from '../support/harness.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 let h: Awaited<ReturnType<typeof pipelineHarness>>;
 beforeEach(async () => {
@@ -176,5 +180,109 @@ describe('worker and transcript.ready racing', () => {
     const job = h.jobs.get('c1')!;
     expect(job.transcriptChecks).toBe(2);
     expect(job.nextAttemptAt - Date.now()).toBeGreaterThan(20_000);
+  });
+});
+
+describe('poison jobs and a locked database', () => {
+  it('a job that keeps failing unexpectedly ends job_error after MAX_ATTEMPTS; the others are done, the sweep does not revive it', async () => {
+    const scorer: Scorer = {
+      ...tutorialKeywords,
+      score(lines) {
+        if (lines.some((l) => l.text.includes('POISON'))) throw new Error('the engine cannot score this');
+        return tutorialKeywords.score(lines);
+      },
+    };
+    const p = await pipelineHarness({ scorer });
+    try {
+      p.addConversation('poison', [{ speaker: 'AGENT', text: 'POISON', timestamp: '00:00:01' }]);
+      for (const id of ['c1', 'c2', 'c3']) p.addConversation(id);
+      await p.worker('w1', { maxAttempts: 3 }).runUntilIdle(1_000, { waitForTranscripts: true });
+      expect(p.jobs.get('poison')).toMatchObject({ state: 'failed', reasonCode: 'job_error', attempts: 3 });
+      expect(p.jobs.get('poison')!.reason).toMatch(/^gave up after 3 attempts: unexpected error: the engine/);
+      for (const id of ['c1', 'c2', 'c3']) expect(p.jobs.get(id)!.state).toBe('submitted');
+      // An outage's 'attempts_exhausted' is revived by the sweep; a job that fails of itself is not.
+      const change = p.jobs.transaction(() =>
+        p.jobs.onSwept({ conversationId: 'poison', agentId: 'agent-1' }, Date.now()),
+      );
+      expect(change).toBe('known');
+      expect(p.jobs.get('poison')!.state).toBe('failed');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('jobs that end without any I/O still leave the event loop turns to answer HTTP', async () => {
+    // 200 jobs without an agent: each run ends with one write and no call to CXone.
+    for (let i = 0; i < 200; i++) {
+      h.jobs.transaction(() =>
+        h.jobs.onTranscriptReady({ conversationId: `n${i}`, agentId: null }, Date.now()),
+      );
+      h.store.sqlite.prepare("UPDATE jobs SET state = 'due' WHERE conversation_id = ?").run(`n${i}`);
+    }
+    const worker = h.worker('w1');
+    let doneAtFirstTimer = -1;
+    let done = 0;
+    worker.onJobDone = () => done++;
+    setTimeout(() => (doneAtFirstTimer = done), 0);
+    worker.start();
+    await waitFor('every job done', () => h.jobs.countByState().skipped === 200, 10_000, 10);
+    await worker.stop(1_000);
+    // A timer due at once ran long before the 200 jobs were through.
+    expect(doneAtFirstTimer).toBeGreaterThanOrEqual(0);
+    expect(doneAtFirstTimer).toBeLessThan(100);
+  });
+
+  describe('another process holds the write lock', () => {
+    let other: Database.Database;
+    beforeEach(() => {
+      setBusyTimeout(h.store.sqlite, SERVICE_BUSY_TIMEOUT_MS);
+      other = new Database(h.dbPath);
+    });
+    afterEach(() => {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    });
+    const hold = () =>
+      other.exec("BEGIN IMMEDIATE; INSERT INTO sweeps (owner, started_at, status) VALUES ('o', 1, 'ok')");
+
+    it('claims wait for it with timers, never spinning, and the job is done once it goes', async () => {
+      h.addConversation('c1');
+      hold();
+      const worker = h.worker('w1');
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 10);
+      worker.start();
+      await sleep(400);
+      expect(h.sim.callsOf('transcript')).toHaveLength(0);
+      expect(ticks).toBeGreaterThanOrEqual(15);
+      other.exec('ROLLBACK');
+      await waitFor('the job to be submitted', () => h.jobs.get('c1')!.state === 'submitted', 5_000, 10);
+      clearInterval(ticker);
+      await worker.stop(1_000);
+      expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
+    });
+
+    it('a run that ends while it is held records its outcome once it goes, without using an attempt', async () => {
+      h.addConversation('c1');
+      h.sim.setLatency(300, 'evaluation');
+      const worker = h.worker('w1');
+      worker.start();
+      await waitFor(
+        'the submission to be on its way',
+        () => h.sim.callsOf('evaluation').length > 0,
+        5_000,
+        5,
+      );
+      hold();
+      await sleep(600);
+      expect(h.jobs.get('c1')!.state).toBe('in_progress');
+      other.exec('ROLLBACK');
+      await waitFor('the outcome to be recorded', () => h.jobs.get('c1')!.state === 'submitted', 5_000, 10);
+      expect(h.jobs.get('c1')!.attempts).toBe(0);
+      await worker.stop(1_000);
+      // Recorded by the run that made it, not redone after its lease lapsed.
+      expect(h.sim.callsOf('evaluation')).toHaveLength(1);
+      expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { and, eq, getTableColumns } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/db.js';
+import { JOB_SQL } from '../../src/store/job-sql.js';
 import { type Job, JobStore, type SubmittedResult } from '../../src/store/jobs.js';
 import { jobs as jobsTable } from '../../src/store/schema.js';
 import { tempStore } from '../support/db.js';
@@ -313,6 +314,7 @@ describe('job rows', () => {
       ['refused', (id) => jobs.credentialsRefused('w', id, { reason: '403', at: LATER }, NOW)],
       ['exhausted', (id) => jobs.fail('w', id, { code: 'attempts_exhausted', reason: 'out' }, NOW)],
       ['rejected', (id) => jobs.fail('w', id, { code: 'rejected', reason: '422' }, NOW)],
+      ['job-error', (id) => jobs.fail('w', id, { code: 'job_error', reason: 'bug, 8 times' }, NOW)],
     ];
     for (const [id, end] of ends) {
       leased(id);
@@ -323,6 +325,13 @@ describe('job rows', () => {
     ready('announced', 'agent-1');
     ended('waiting');
     swept('no-agent', null);
+    // 'invalid_id' is written only to rows whose id cannot be read back (see the claim's tests); here
+    // it goes on a readable row, by the claim's own statement, so that its mapping is checked too.
+    swept('quarantined');
+    const { rowid } = store.sqlite
+      .prepare("SELECT rowid FROM jobs WHERE conversation_id = 'quarantined'")
+      .get() as { rowid: number };
+    store.sqlite.prepare(JOB_SQL.quarantine).run({ rowid, formId: 'form-1', reason: 'unreadable', now: NOW });
   };
 
   it('read back exactly as the schema types them: every boolean and enum column, every value', () => {
@@ -405,4 +414,48 @@ it('counts the states of more conversations than one SQLite statement can bind',
   expect(jobs.countByState(ids.slice(0, 3)).due).toBe(3);
   expect(jobs.countByState([]).due).toBe(0);
   expect(jobs.countByState().due).toBe(1_200);
+});
+
+describe('claim and rows that cannot be addressed', () => {
+  /**
+   * A job whose id was stored from a string that is not well-formed Unicode: better-sqlite3 writes a
+   * lone surrogate as the bytes ED A0 80, which read back as three U+FFFD, so the id read back names
+   * no row. Planted as raw bytes, as an old database (or another writer) could hold it.
+   */
+  const plantPoison = (hex = '706F69736F6EEDA0802D78') =>
+    store.sqlite
+      .prepare(
+        `INSERT INTO jobs (conversation_id, form_id, agent_id, source, state, transcript_announced, attempts,
+           transcript_checks, first_seen_at, next_attempt_at, created_at, updated_at)
+         VALUES (CAST(X'${hex}' AS TEXT), 'form-1', 'agent-1', 'webhook', 'due', 1, 0, 0, ?, ?, ?, ?)`,
+      )
+      .run(NOW - 10, NOW - 10, NOW - 10, NOW - 10);
+
+  it('fails such a row at once (invalid_id) and still leases the jobs behind it', () => {
+    plantPoison();
+    swept('good');
+    const told: string[] = [];
+    const claimed = jobs.claim('w', 4, NOW, 10_000, (q) => told.push(q.conversationId));
+    expect(claimed.map((j) => j.conversationId)).toEqual(['good']);
+    expect(told).toEqual(['poison\uFFFD\uFFFD\uFFFD-x']);
+    const row = store.sqlite
+      .prepare(
+        "SELECT state, reason_code AS code, lease_owner AS owner FROM jobs WHERE conversation_id <> 'good'",
+      )
+      .get();
+    expect(row).toEqual({ state: 'failed', code: 'invalid_id', owner: null });
+    // Never runnable again: the next claim finds nothing, and nothing is due.
+    expect(jobs.claim('w', 4, NOW + 1_000, 10_000)).toEqual([]);
+    expect(jobs.countByState().failed).toBe(1);
+  });
+
+  it('a claim never answers an undefined job, however many such rows are due first', () => {
+    for (let i = 0; i < 5; i++) plantPoison(`7000${i.toString(16).padStart(2, '0')}EDA080`);
+    swept('good');
+    const claimed = jobs.claim('w', 2, NOW, 10_000);
+    expect(claimed.every((j) => j && typeof j.conversationId === 'string')).toBe(true);
+    // The first claim spends its two slots failing two of them; later claims reach the good job.
+    const all = [...claimed, ...jobs.claim('w', 2, NOW, 10_000), ...jobs.claim('w', 2, NOW, 10_000)];
+    expect(all.map((j) => j.conversationId)).toEqual(['good']);
+  });
 });
