@@ -6,7 +6,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnService, useProcessFixture, waitForHttp } from '../support/process.js';
+import { migrate, openStore } from '../../src/store/db.js';
+import {
+  addConversations,
+  announce,
+  exitWithin,
+  freePort,
+  jobStates,
+  spawnService,
+  useProcessFixture,
+  waitForHttp,
+} from '../support/process.js';
 import { waitFor } from '../support/wait.js';
 
 const fx = useProcessFixture();
@@ -142,5 +152,78 @@ describe('health endpoints', () => {
     await waitForHttp(`${url}/readyz`, 200, 15_000);
     expect(child.exit).toBeUndefined();
     expect(fx.sim.callsOf('form').map((c) => c.status)).toEqual([503, 503, 200]);
+  });
+});
+
+describe('ADMIN_PORT', () => {
+  it('webhooks only on PORT, the rest only on ADMIN_HOST:ADMIN_PORT, probes on both; SIGTERM closes both', async () => {
+    const adminPort = await freePort();
+    const [id] = addConversations(fx.sim, 1, 'split');
+    const { child, url } = await fx.startService({ ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1' });
+    const admin = `http://127.0.0.1:${adminPort}`;
+    const listening = child.logLines().find((l) => l.msg === 'listening');
+    expect(listening).toMatchObject({ url, adminUrl: admin });
+    for (const base of [url, admin]) {
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    }
+    expect((await announce(admin, fx.secret, fx.sim, id!)).map((a) => a.status)).toEqual([404, 404]);
+    expect((await announce(url, fx.secret, fx.sim, id!)).map((a) => a.status)).toEqual([202, 202]);
+
+    child.kill('SIGTERM');
+    expect((await exitWithin(child, 10_000))?.code).toBe(0);
+    await expect(fetch(`${admin}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe('a database holding a job no transition can address', () => {
+  // Found by an attack: a conversation id that is not valid Unicode (a lone surrogate) is stored as
+  // bytes that do not read back equal. The claim answered [undefined] while the row stayed due, and
+  // the process spun at 100 % CPU, deaf to HTTP and SIGTERM, again on every restart.
+  it('serves at once, fails that job (invalid_id), works the others, and stops on SIGTERM', async () => {
+    const settings = await fx.settings();
+    const [good] = addConversations(fx.sim, 1, 'good');
+    const store = openStore(fx.dbPath);
+    migrate(store);
+    const plant = store.sqlite.prepare(
+      `INSERT INTO jobs (conversation_id, form_id, agent_id, source, state, transcript_announced, attempts,
+         transcript_checks, first_seen_at, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, 'agent-1', 'webhook', 'due', 1, 0, 0, ?, ?, ?, ?)`,
+    );
+    const t = Date.now() - 1_000;
+    // "poison\ud800-x" as the bytes SQLite holds for it, planted directly: the id comes from a blob.
+    const poison = Buffer.from('706F69736F6EEDA0802D78', 'hex');
+    store.sqlite
+      .prepare(
+        `INSERT INTO jobs (conversation_id, form_id, agent_id, source, state, transcript_announced, attempts,
+           transcript_checks, first_seen_at, next_attempt_at, created_at, updated_at)
+         VALUES (CAST(? AS TEXT), ?, 'agent-1', 'webhook', 'due', 1, 0, 0, ?, ?, ?, ?)`,
+      )
+      .run(poison, settings.QM_FORM_ID, t - 1, t - 1, t - 1, t - 1);
+    plant.run(good, settings.QM_FORM_ID, t, t, t, t);
+    store.close();
+
+    const { child, url } = await fx.startService();
+    const started = Date.now();
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2_000);
+
+    const db = fx.openDb();
+    await waitFor(
+      'the good job submitted',
+      () => jobStates(db).get(good!)?.state === 'submitted',
+      15_000,
+      50,
+    );
+    const rows = db
+      .prepare('SELECT state, reason_code AS code FROM jobs WHERE conversation_id <> ?')
+      .all(good);
+    expect(rows).toEqual([{ state: 'failed', code: 'invalid_id' }]);
+    expect(child.logLines().some((l) => l.reasonCode === 'invalid_id' && l.msg === 'job finished')).toBe(
+      true,
+    );
+
+    child.kill('SIGTERM');
+    expect((await exitWithin(child, 10_000))?.code).toBe(0);
   });
 });

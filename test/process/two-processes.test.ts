@@ -3,8 +3,16 @@
  * evaluation, the sweep exits 0 with its summary, and the two together keep one CXone call budget
  * (it is kept in the database, not per process).
  */
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { addConversations, announce, jobStates, spawnSweep, useProcessFixture } from '../support/process.js';
+import {
+  addConversations,
+  announce,
+  jobStates,
+  spawnSweep,
+  useProcessFixture,
+  waitForHttp,
+} from '../support/process.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const fx = useProcessFixture();
@@ -62,5 +70,58 @@ describe('npm start and npm run sweep on one database', () => {
     expect(calls.length).toBe(budget);
     // Both processes spent from it (the sweep command queried CXone at least).
     expect(new Set(calls.map((c) => c.remotePort)).size).toBeGreaterThan(1);
+  });
+});
+
+describe('another process holds the database lock', () => {
+  // Found by an attack: a 30 s lock froze every request for 30 s, because better-sqlite3 waits for a
+  // lock synchronously, on the event loop. Nothing was lost then, and nothing may be now.
+  it('/healthz answers at once, webhooks get 503 quickly, /readyz is 503; once it goes, nothing is lost', async () => {
+    const [first, second] = addConversations(fx.sim, 2, 'locked', {
+      // The second one's transcript is late: its job is claimed again and again during the lock.
+      readyAt: (i) => (i === 1 ? Date.now() + 1_000 : undefined),
+    });
+    const server = await fx.startService();
+    expect((await announce(server.url, fx.secret, fx.sim, second!)).map((a) => a.status)).toEqual([202, 202]);
+
+    const other = new Database(fx.dbPath);
+    other.exec("BEGIN EXCLUSIVE; INSERT INTO sweeps (owner, started_at, status) VALUES ('other', 1, 'ok')");
+    const timed = async <T>(fn: () => Promise<T>) => {
+      const started = Date.now();
+      const value = await fn();
+      return { value, ms: Date.now() - started };
+    };
+    try {
+      // Hang detectors, not speed targets: a blocked loop would answer after the lock (4 s).
+      for (let i = 0; i < 3; i++) {
+        const health = await timed(() => fetch(`${server.url}/healthz`));
+        expect(health.value.status).toBe(200);
+        expect(health.ms).toBeLessThan(1_000);
+        await sleep(300);
+      }
+      const ready = await timed(() => fetch(`${server.url}/readyz`));
+      expect(ready.value.status).toBe(503);
+      expect(await ready.value.json()).toEqual({ status: 'not_ready', reason: 'locked' });
+      const webhook = await timed(() => announce(server.url, fx.secret, fx.sim, first!));
+      expect(webhook.value.map((a) => a.status)).toEqual([503, 503]);
+      expect(webhook.ms).toBeLessThan(3_000);
+      await sleep(1_000);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+
+    await waitForHttp(`${server.url}/readyz`, 200, 5_000);
+    // The sender retries what was refused: recorded now, and both conversations are evaluated once.
+    expect((await announce(server.url, fx.secret, fx.sim, first!)).map((a) => a.status)).toEqual([202, 202]);
+    const db = fx.openDb();
+    await waitFor(
+      'both submitted',
+      () => [first, second].every((id) => jobStates(db).get(id!)?.state === 'submitted'),
+      15_000,
+      50,
+    );
+    for (const id of [first, second]) expect(fx.sim.evaluationsFor(id!)).toHaveLength(1);
+    expect(server.child.exit).toBeUndefined();
   });
 });
