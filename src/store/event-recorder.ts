@@ -39,7 +39,9 @@ export interface EventRecorderOptions {
  * Records verified webhook deliveries with group commit. Each 202 must wait for its event to be
  * durable (synchronous=FULL: fsynced), and an fsync costs about as much as handling the request;
  * so deliveries that arrive while a commit is pending share the next transaction and its fsync.
- * Every promise resolves only after the transaction holding its delivery has committed.
+ * Every promise resolves 'recorded' or 'duplicate' only after the transaction holding its delivery
+ * has committed; 'busy' when another process held the lock for longer than busyBudgetMs (nothing of
+ * it was written, and the loop kept running meanwhile: the retries are timers).
  */
 export function createEventRecorder(options: EventRecorderOptions): EventSink & { flush(): void } {
   const { store, jobs, clock, firstTranscriptCheckMs, onRunnable } = options;
@@ -136,7 +138,10 @@ export function createEventRecorder(options: EventRecorderOptions): EventSink & 
         anyRunnable = runnable;
         for (const [i, p] of batch.entries()) p.resolve(outcomes[i] ?? 'recorded');
       } catch (error) {
-        if (isBusy(error)) return onBusy(batch, all);
+        if (isBusy(error)) {
+          onBusy(batch, all);
+          return;
+        }
         // One bad delivery must not fail its neighbours: retry each alone, so only it is refused.
         for (const p of batch) {
           try {
@@ -148,7 +153,8 @@ export function createEventRecorder(options: EventRecorderOptions): EventSink & 
               // Locked between the batch and this retry: the rest waits like any locked batch.
               const rest = batch.slice(batch.indexOf(p));
               if (anyRunnable) onRunnable?.();
-              return onBusy(rest, all);
+              onBusy(rest, all);
+              return;
             }
             p.reject(error);
           }
