@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -137,21 +138,45 @@ export async function retryWhileBusy<T>(fn: () => T, options: BusyRetryOptions):
   }
 }
 
-export type WriteProbe = { ok: true } | { ok: false; reason: 'locked' | 'not_writable' };
+export type WriteProbe = { ok: true } | { ok: false; reason: 'locked' | 'not_writable' | 'disk_full' };
 
 /**
- * Whether the database takes a write now: one tiny committed write (an upsert of one row), not a
- * read or a rolled-back transaction, because a full disk, a read-only file or an I/O error only shows
- * when a commit reaches the file. Waits for a lock up to `budgetMs` (asynchronously), so a brief
- * overlap with another process's commit does not turn a probe red. At most one probe runs at a time
- * and its answer is reused for `cacheMs`, so a load balancer polling /readyz costs at most one small
- * write per `cacheMs`.
+ * Below this much free space on the database's file system the store counts as full. A commit into
+ * space the WAL already holds can still succeed on a full disk, so the probe's write alone would
+ * turn red only once the WAL must grow; a webhook needs a few pages, so 1 MiB is "full".
+ */
+export const MIN_FREE_BYTES = 1024 * 1024;
+
+/** Free bytes (for an unprivileged process) on the file system holding `path`. */
+export async function freeBytesAt(path: string): Promise<number> {
+  const fs = await statfs(dirname(resolve(path)));
+  return Number(fs.bavail) * Number(fs.bsize);
+}
+
+/**
+ * Whether the database takes a write now: free space on its file system (see MIN_FREE_BYTES), then
+ * one tiny committed write (an upsert of one row), not a read or a rolled-back transaction, because a
+ * read-only file or an I/O error only shows when a commit reaches the file. Waits for a lock up to
+ * `budgetMs` (asynchronously), so a brief overlap with another process's commit does not turn a probe
+ * red. At most one probe runs at a time and its answer is reused for `cacheMs`, so a load balancer
+ * polling /readyz costs at most one small write per `cacheMs`.
  */
 export function createWriteProbe(
   store: Store,
-  options: { clock: Clock; budgetMs?: number; cacheMs?: number; onProblem?: (error: unknown) => void },
+  options: {
+    clock: Clock;
+    budgetMs?: number;
+    cacheMs?: number;
+    onProblem?: (error: unknown) => void;
+    /** Free bytes where the database lives; the real file system's (statfs) unless a test gives one. */
+    freeBytes?: () => Promise<number>;
+  },
 ): () => Promise<WriteProbe> {
   const { clock } = options;
+  const path = store.sqlite.name;
+  const freeBytes =
+    options.freeBytes ??
+    (path === ':memory:' || path === '' ? async () => Number.POSITIVE_INFINITY : () => freeBytesAt(path));
   const budgetMs = options.budgetMs ?? 250;
   const cacheMs = options.cacheMs ?? 1_000;
   const upsert = store.sqlite.prepare(
@@ -161,6 +186,9 @@ export function createWriteProbe(
   let last: { at: number; result: WriteProbe } | undefined;
   let running: Promise<WriteProbe> | undefined;
   const probe = async (): Promise<WriteProbe> => {
+    // A file system that cannot say (statfs unsupported) is not a reason to stop taking webhooks.
+    const free = await freeBytes().catch(() => Number.POSITIVE_INFINITY);
+    if (free < MIN_FREE_BYTES) return { ok: false, reason: 'disk_full' };
     try {
       await retryWhileBusy(() => write.immediate(clock.now()), { clock, budgetMs });
       return { ok: true };

@@ -7,7 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../src/clock.js';
 import {
   createWriteProbe,
+  freeBytesAt,
   isBusy,
+  MIN_FREE_BYTES,
   migrate,
   openStore,
   retryWhileBusy,
@@ -188,6 +190,20 @@ describe('the write probe', () => {
     expect(problems).toHaveLength(1);
     t.store.sqlite.pragma('query_only = OFF');
     expect(await probe()).toEqual({ ok: true });
+  });
+
+  it("is disk_full while the database's file system has less than MIN_FREE_BYTES free", async () => {
+    let free = 10 * MIN_FREE_BYTES;
+    const probe = createWriteProbe(t.store, { clock: systemClock, cacheMs: 0, freeBytes: async () => free });
+    expect(await probe()).toEqual({ ok: true });
+    free = MIN_FREE_BYTES - 1;
+    expect(await probe()).toEqual({ ok: false, reason: 'disk_full' });
+    free = MIN_FREE_BYTES;
+    expect(await probe()).toEqual({ ok: true });
+  });
+
+  it("reads the real free space of the database's file system", async () => {
+    expect(await freeBytesAt(t.path)).toBeGreaterThan(0);
   });
 
   it('reuses its answer for cacheMs, and runs one probe for callers that ask together', async () => {
