@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type CxonePaths, DEFAULT_CXONE_PATHS, DEFAULT_CXONE_SCOPES } from './cxone/tutorial-wire.js';
+import { hasDotSegment, idProblem } from './domain/ids.js';
 
 /**
  * Settings → typed Config. The only module that reads the environment, and it reads the map it is
@@ -29,13 +30,21 @@ const path = (example: string) =>
   z
     .string()
     .trim()
-    .regex(/^\/\S*$/, `must be a path starting with / (for example ${example})`);
+    .regex(/^\/\S*$/, `must be a path starting with / (for example ${example})`)
+    // The client refuses to send to such a URL (src/cxone/api-caller.ts): say so at start-up instead.
+    .refine((v) => !hasDotSegment(`http://h${v}`), 'must not hold a . or .. segment');
 
 const optionalText = z
   .string()
   .trim()
   .transform((v) => (v === '' ? undefined : v))
   .optional();
+
+/** An id used as a key or in a URL (a QM form, section or item): the domain's id rules. */
+const optionalId = optionalText.superRefine((value, ctx) => {
+  const problem = value === undefined ? null : idProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const schema = z.object({
   PORT: int(0, 65535).default(8080),
@@ -75,11 +84,14 @@ const schema = z.object({
   CXONE_PAGE_SIZE: int(1, 1000).default(50),
   CXONE_TIMEOUT_MS: int(100, 300_000).default(15_000),
   CXONE_MAX_REQUESTS_PER_MINUTE: int(1, 1_000_000).default(50),
+  CXONE_MAX_RETRY_AFTER_SECONDS: int(1, 86_400).default(300),
+  CXONE_MAX_ANSWER_MB: num(0.001, 1_024).default(20),
+  CXONE_CALL_RETRIES: int(0, 10).default(2),
   WEBHOOK_SECRET: optionalText,
   RUBRIC_PATH: optionalText,
-  QM_FORM_ID: optionalText,
-  QM_SECTION_ID: optionalText,
-  QM_ITEM_ID: optionalText,
+  QM_FORM_ID: optionalId,
+  QM_SECTION_ID: optionalId,
+  QM_ITEM_ID: optionalId,
   WORKER_CONCURRENCY: int(1, 256).default(4),
   MAX_ATTEMPTS: int(1, 100).default(8),
   TRANSCRIPT_FIRST_CHECK_SECONDS: num(0, 86_400).default(30),
@@ -92,6 +104,7 @@ const schema = z.object({
   SHUTDOWN_GRACE_SECONDS: num(0, 600).default(10),
   JOB_LEASE_SECONDS: num(1, 3_600).default(15),
   SWEEP_CONNECT_TIMEOUT_SECONDS: num(0, 3_600).default(30),
+  SWEEP_MAX_PAGES: int(1, 1_000_000).default(1_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -124,6 +137,12 @@ export interface Config {
     pageSize: number;
     timeoutMs: number;
     maxRequestsPerMinute: number;
+    /** Longest 429 pause honoured, whatever Retry-After says. */
+    maxRetryAfterMs: number;
+    /** Largest CXone answer read; a larger 2xx fails its call (and job) as `too_large`. */
+    maxAnswerBytes: number;
+    /** Quick repeats inside one call after a 5xx, a timeout or a broken connection. */
+    transientRetries: number;
   };
   /** Raw WEBHOOK_SECRET (space-separated secrets); decoded and checked by the HTTP layer. */
   webhookSecret: string | undefined;
@@ -148,6 +167,8 @@ export interface Config {
     safetyMarginMs: number;
     /** `npm run sweep` keeps trying to reach CXone this long before it exits 3. */
     connectTimeoutMs: number;
+    /** Most pages one pass reads before it ends as failed (a CXone paging in a loop). */
+    maxPages: number;
   };
   shutdownGraceMs: number;
   logLevel: Settings['LOG_LEVEL'];
@@ -227,6 +248,9 @@ export function loadConfig(
         pageSize: s.CXONE_PAGE_SIZE,
         timeoutMs: s.CXONE_TIMEOUT_MS,
         maxRequestsPerMinute: s.CXONE_MAX_REQUESTS_PER_MINUTE,
+        maxRetryAfterMs: s.CXONE_MAX_RETRY_AFTER_SECONDS * 1000,
+        maxAnswerBytes: Math.round(s.CXONE_MAX_ANSWER_MB * 1024 * 1024),
+        transientRetries: s.CXONE_CALL_RETRIES,
       },
       webhookSecret: s.WEBHOOK_SECRET,
       rubricPath: s.RUBRIC_PATH ?? null,
@@ -245,6 +269,7 @@ export function loadConfig(
         lookbackMs: s.SWEEP_LOOKBACK_HOURS * 3_600_000,
         safetyMarginMs: s.SWEEP_SAFETY_MARGIN_MINUTES * 60_000,
         connectTimeoutMs: s.SWEEP_CONNECT_TIMEOUT_SECONDS * 1000,
+        maxPages: s.SWEEP_MAX_PAGES,
       },
       shutdownGraceMs: s.SHUTDOWN_GRACE_SECONDS * 1000,
       logLevel: s.LOG_LEVEL,

@@ -74,6 +74,7 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
       maxPerMinute: config.cxone.maxRequestsPerMinute,
       clock: deps.clock,
       busyTimeoutMs: SERVICE_BUSY_TIMEOUT_MS,
+      maxPauseMs: config.cxone.maxRetryAfterMs,
     });
   } catch (error) {
     store?.close();
@@ -87,6 +88,11 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
     budget,
     clock: deps.clock,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    onRateLimited: ({ call, scope, untilMs, askedMs, honouredMs }) =>
+      deps.log.warn(
+        { call, scope, askedSeconds: askedMs / 1000, honouredSeconds: honouredMs / 1000 },
+        `paused by CXone until ${new Date(untilMs).toISOString()} (429${askedMs > honouredMs ? `; asked for ${Math.round(askedMs / 1000)} s, capped by CXONE_MAX_RETRY_AFTER_SECONDS` : ''})`,
+      ),
   });
   return {
     store,
@@ -121,7 +127,16 @@ export async function readFormMapping(
     // call is aborted when the caller closes the client.
     const answer = await untilAborted(core.cxone.getForm(core.formId), signal);
     if (answer === 'aborted') {
-      throw new StartupError([`CXone: no answer reading form '${core.formId}' in time`], EXIT.unreachable);
+      // A call that never went out because CXone asked us to wait is not CXone failing to answer.
+      const paused = core.cxone.pausedUntil?.();
+      throw new StartupError(
+        [
+          paused
+            ? `CXone: paused by CXone until ${new Date(paused).toISOString()} (429 Retry-After): form '${core.formId}' not read in time`
+            : `CXone: no answer reading form '${core.formId}' in time`,
+        ],
+        EXIT.unreachable,
+      );
     }
     if (answer.ok) {
       form = answer.value;
@@ -182,6 +197,7 @@ function formErrorToStartup(error: CxoneError, formId: string): StartupError | n
       return new StartupError([`QM_FORM_ID: CXone has no form '${formId}'`], EXIT.config);
     case 'rejected':
     case 'bad_response':
+    case 'too_large':
       return new StartupError([`QM_FORM_ID: cannot read form '${formId}': ${error.message}`], EXIT.config);
     default:
       return null;
@@ -231,6 +247,7 @@ export function sweepWith(
     owner: deps.owner,
     lookbackMs: config.sweep.lookbackMs,
     safetyMarginMs: config.sweep.safetyMarginMs,
+    maxPages: config.sweep.maxPages,
   });
 }
 

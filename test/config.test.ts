@@ -93,6 +93,50 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...minimal, PORT: '0', ADMIN_PORT: '0' }).ok).toBe(true);
   });
 
+  it('QM ids follow the id rules: a form id of .. never reaches a URL', () => {
+    const r = loadConfig({ ...minimal, QM_FORM_ID: '..', QM_SECTION_ID: 's/1', QM_ITEM_ID: 'i1' });
+    expect(!r.ok && r.problems).toEqual([
+      "QM_FORM_ID: must not be '.' or '..' (a dot segment) (got '..')",
+      "QM_SECTION_ID: must not contain a slash or a backslash (got 's/1')",
+    ]);
+  });
+
+  it('an API path with a dot segment is refused at start-up (the client would refuse every call)', () => {
+    const r = loadConfig({ ...minimal, CXONE_TRANSCRIPT_PATH: '/api/v2/{conversationId}/../media' });
+    expect(!r.ok && r.problems[0]).toMatch(/^CXONE_TRANSCRIPT_PATH: must not hold a \. or \.\. segment/);
+  });
+
+  it('the CXone hardening settings: defaults and bounds', () => {
+    const r = loadConfig(minimal);
+    if (!r.ok) throw new Error(r.problems.join('\n'));
+    expect(r.config.cxone).toMatchObject({
+      maxRetryAfterMs: 300_000,
+      maxAnswerBytes: 20 * 1024 * 1024,
+      transientRetries: 2,
+    });
+    expect(r.config.sweep.maxPages).toBe(1_000);
+    const set = loadConfig({
+      ...minimal,
+      CXONE_MAX_RETRY_AFTER_SECONDS: '60',
+      CXONE_MAX_ANSWER_MB: '0.5',
+      CXONE_CALL_RETRIES: '0',
+      SWEEP_MAX_PAGES: '20',
+    });
+    expect(set.ok && [set.config.cxone.maxRetryAfterMs, set.config.cxone.maxAnswerBytes]).toEqual([
+      60_000, 524_288,
+    ]);
+    expect(set.ok && [set.config.cxone.transientRetries, set.config.sweep.maxPages]).toEqual([0, 20]);
+    const bad = loadConfig({
+      ...minimal,
+      CXONE_MAX_RETRY_AFTER_SECONDS: '31536000',
+      CXONE_CALL_RETRIES: '-1',
+    });
+    expect(!bad.ok && bad.problems.map((p) => p.split(':')[0])).toEqual([
+      'CXONE_MAX_RETRY_AFTER_SECONDS',
+      'CXONE_CALL_RETRIES',
+    ]);
+  });
+
   it('empty values count as unset', () => {
     const r = loadConfig({ ...minimal, PORT: '', SWEEP_INTERVAL_SECONDS: '0' });
     expect(r.ok && [r.config.port, r.config.sweep.intervalMs]).toEqual([8080, 0]);

@@ -46,7 +46,7 @@ function render(path: string, report: StatusReport): string[] {
   const { counts, waiting, failed, sweeps, events, pauses } = report;
   const out: string[] = [`database ${path}`, ''];
   for (const p of pauses)
-    out.push(`CXone asked us to wait (429): no call to the ${p.scope} API before ${time(p.until)}`);
+    out.push(`paused by CXone until ${time(p.until)} (429): no call to the ${p.scope} API before then`);
   if (pauses.length > 0) out.push('');
   out.push('jobs by state:');
   if (counts.length === 0) out.push('  (none yet)');

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
+import type { CxoneError } from '../cxone/types.js';
 import { createLogger } from '../logger.js';
 import type { JobOutcome } from '../pipeline/worker.js';
 import { openCore, readFormMapping, sweepWith, workerFor } from '../service.js';
@@ -40,15 +41,8 @@ async function main(): Promise<void> {
     const sweep = await sweepWith(core, config, deps, log, interrupted.signal);
     if (sweep.interrupted) throw new StartupError(['sweep interrupted'], EXIT.interrupted);
     if (!sweep.ok) {
-      const error = sweep.error!;
       progress('');
-      const credentials = error.kind === 'unauthorized' || error.kind === 'forbidden';
-      throw new StartupError(
-        [
-          `sweep failed: CXone ${credentials ? 'refused the credentials' : 'could not be reached'} (${error.message})`,
-        ],
-        credentials ? EXIT.credentials : EXIT.unreachable,
-      );
+      throw sweepFailure(sweep.error!, core.cxone.pausedUntil?.() ?? null);
     }
 
     const tally: Record<JobOutcome, number> = {
@@ -81,7 +75,8 @@ async function main(): Promise<void> {
     const states = core.jobs.countByState(sweep.conversationIds);
     const waiting = states.waiting_transcript + states.waiting_agent + states.due + states.in_progress;
     const lines = [
-      `sweep: ${sweep.seen} completed conversation(s) in the window, ${sweep.created} new, ${sweep.pages} page(s)`,
+      `sweep: ${sweep.seen} completed conversation(s) in the window, ${sweep.created} new, ${sweep.pages} page(s)` +
+        (sweep.refused > 0 ? `, ${sweep.refused} skipped (an id that cannot be a conversation id)` : ''),
       `this run: ${tally.submitted} submitted, ${tally.skipped + sweep.skipped} skipped, ${tally.failed} failed`,
       `of the conversations found: ${states.submitted} evaluated, ${states.skipped} skipped, ${states.failed} failed, ${waiting} still waiting`,
     ];
@@ -95,6 +90,29 @@ async function main(): Promise<void> {
   } finally {
     await core.close();
   }
+}
+
+/**
+ * Why the pass failed, in the operator's words, with the exit code a scheduler acts on: refused
+ * credentials (4); otherwise 3, saying whether CXone asked us to wait (a call that never went out is
+ * not CXone failing to answer), answered something unusable (an HTML page, a page token repeated in
+ * a loop), or could not be reached.
+ */
+function sweepFailure(error: CxoneError, pausedUntil: number | null): StartupError {
+  if (error.kind === 'unauthorized' || error.kind === 'forbidden') {
+    return new StartupError(
+      [`sweep failed: CXone refused the credentials (${error.message})`],
+      EXIT.credentials,
+    );
+  }
+  let why = 'CXone could not be reached';
+  // A rate_limited message already says "paused by CXone until ...".
+  if (error.kind === 'rate_limited') why = 'CXone asked us to wait';
+  else if (pausedUntil !== null)
+    why = `CXone asked us to wait: paused by CXone until ${new Date(pausedUntil).toISOString()}`;
+  else if (error.kind === 'bad_response' || error.kind === 'too_large')
+    why = 'CXone answered something unusable';
+  return new StartupError([`sweep failed: ${why} (${error.message})`], EXIT.unreachable);
 }
 
 main().catch((error: unknown) => {

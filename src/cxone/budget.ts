@@ -33,6 +33,7 @@ interface Waiter {
 export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): RequestBudget & {
   /** Callers waiting for a slot (for tests and metrics). */
   readonly waiting: number;
+  pausedUntil(scope?: string): number;
 } {
   const { clock } = options;
   const max = Math.floor(options.maxPerMinute);
@@ -139,6 +140,10 @@ export function createSlidingWindowBudget(options: SlidingWindowBudgetOptions): 
     pauseUntil(untilMs: number, scope = DEFAULT_BUDGET_SCOPE): void {
       // A later pause extends the current one; an earlier one never shortens it.
       if (Number.isFinite(untilMs) && untilMs > pauseOf(scope)) pausedUntil.set(scope, untilMs);
+    },
+
+    pausedUntil(scope = DEFAULT_BUDGET_SCOPE): number {
+      return pauseOf(scope);
     },
   };
 }

@@ -29,7 +29,28 @@ export interface TokenSource {
 /** What a grant answered: the token and how long the issuer says it lives. */
 export interface GrantedToken {
   value: string;
+  /** As the issuer said (`expires_in` × 1000); NaN when it said nothing usable. Clamped on use. */
   lifetimeMs: number;
+}
+
+/**
+ * Bounds on a token's lifetime as the cache believes it, whatever the issuer said (`expires_in` of 0,
+ * negative, absurdly large, or not a number at all have all been seen from misconfigured servers):
+ * - at least MIN_TOKEN_LIFETIME_MS (2 min): refreshed a minute after it was obtained (refreshTimeOf),
+ *   so a "0" cannot make every call fetch a token first. If the token really is that short-lived, the
+ *   API's 401 drops it and the call repeats once with a fresh one: one extra call a minute at worst;
+ * - at most MAX_TOKEN_LIFETIME_MS (24 h): refreshed at least daily, and no arithmetic on Infinity;
+ * - DEFAULT_TOKEN_LIFETIME_MS (15 min) when the issuer gave no number (RFC 6749 makes `expires_in`
+ *   optional): short enough to follow a rotation, long enough not to matter for the call budget.
+ */
+export const MIN_TOKEN_LIFETIME_MS = 2 * 60_000;
+export const MAX_TOKEN_LIFETIME_MS = 24 * 3_600_000;
+export const DEFAULT_TOKEN_LIFETIME_MS = 15 * 60_000;
+
+/** The lifetime the cache uses for one the issuer stated (see the bounds above). */
+export function clampTokenLifetimeMs(stated: number): number {
+  if (Number.isNaN(stated)) return DEFAULT_TOKEN_LIFETIME_MS;
+  return Math.min(MAX_TOKEN_LIFETIME_MS, Math.max(MIN_TOKEN_LIFETIME_MS, stated));
 }
 
 export interface CachedTokenSourceOptions {
@@ -51,7 +72,8 @@ export function refreshTimeOf(obtainedAt: number, lifetimeMs: number): number {
 }
 
 /**
- * A TokenSource over any grant: caches the token until shortly before it expires (refreshTimeOf),
+ * A TokenSource over any grant: caches the token until shortly before it expires (refreshTimeOf, on
+ * the lifetime clamped by clampTokenLifetimeMs),
  * runs one grant at a time for all callers, and keeps using a still-valid token when an early refresh
  * fails with a retryable error (an outage is no reason to stop while the old token works).
  */
@@ -67,7 +89,8 @@ export function createCachedTokenSource(options: CachedTokenSourceOptions): Toke
     const result = await grant();
     if (!result.ok) return result;
     const obtainedAt = clock.now();
-    const { value, lifetimeMs } = result.value;
+    const { value } = result.value;
+    const lifetimeMs = clampTokenLifetimeMs(result.value.lifetimeMs);
     return {
       ok: true,
       value: { value, refreshAt: refreshTimeOf(obtainedAt, lifetimeMs), expiresAt: obtainedAt + lifetimeMs },

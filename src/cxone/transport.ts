@@ -5,6 +5,11 @@ export interface HttpAnswer {
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;
+  /**
+   * The body as a stream of bytes, when the transport has one: the caller counts them and stops past
+   * its size cap instead of holding the whole body first (`text()` is then not called).
+   */
+  body?: AsyncIterable<Uint8Array> | null;
 }
 
 export type HttpTransport = (
@@ -37,6 +42,7 @@ export function createUndiciTransport(): { transport: HttpTransport; close(): Pr
           },
         },
         text: () => answer.body.text(),
+        body: answer.body,
       };
     },
     close: () => agent.close(),

@@ -1,6 +1,13 @@
 import type { Clock } from '../clock.js';
 import type { TranscriptLine } from '../domain/transcript.js';
-import { createApiCaller, type ErrorMapping, parseJsonBody, urlOf } from './api-caller.js';
+import {
+  createApiCaller,
+  type ErrorMapping,
+  parseJsonBody,
+  type RateLimitPause,
+  urlFor,
+  urlOf,
+} from './api-caller.js';
 import { createCachedTokenSource, type GrantedToken } from './token-source.js';
 import type { HttpTransport } from './transport.js';
 import {
@@ -8,6 +15,7 @@ import {
   conversationsSchema,
   evaluationSchema,
   formSchema,
+  statedLifetimeMs,
   tokenSchema,
   transcriptSchema,
 } from './tutorial-wire.js';
@@ -39,16 +47,44 @@ export interface TutorialClientOptions {
   maxRateLimitWaits?: number;
   /** Wait after a 429 whose Retry-After is missing or unreadable. Default 5000 ms. */
   defaultRetryAfterMs?: number;
+  /** Longest 429 pause honoured (CXONE_MAX_RETRY_AFTER_SECONDS). Default: the api-caller's, 5 min. */
+  maxRetryAfterMs?: number;
+  /** Hears of every 429 pause, to log it. */
+  onRateLimited?: (pause: RateLimitPause) => void;
+  /** Largest answer read, in bytes (CXONE_MAX_ANSWER_MB). Default: the api-caller's, 20 MiB. */
+  maxAnswerBytes?: number;
+  /** Quick repeats inside a call after a 5xx, timeout or reset (CXONE_CALL_RETRIES). Default 2. */
+  transientRetries?: number;
+  /** Wait before the n-th quick repeat. Default: the api-caller's (100-200 ms, then 200-400 ms). */
+  transientRetryWaitMs?: (n: number) => number;
 }
 
-/** The token endpoint refusing the credentials or the grant: repeating with the same ones cannot help. */
-const tokenRefused: ErrorMapping = ({ status, excerpt }) =>
-  status === 400 || status === 401 || status === 403
-    ? {
-        kind: 'unauthorized',
-        message: `token: credentials refused (HTTP ${status})${excerpt ? `: ${excerpt}` : ''}`,
-      }
-    : undefined;
+/** RFC 6749's error codes: a fixed vocabulary, so naming one cannot echo anything the request held. */
+const OAUTH_ERRORS = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+]);
+
+/**
+ * The token endpoint refusing the credentials or the grant: repeating with the same ones cannot help.
+ * The message names the OAuth error code when there is a registered one, and nothing else of the body:
+ * a token endpoint's answer may echo the request, client secret included.
+ */
+const tokenRefused: ErrorMapping = ({ status, text }) => {
+  if (status !== 400 && status !== 401 && status !== 403) return undefined;
+  let code: unknown;
+  try {
+    code = (JSON.parse(text) as { error?: unknown } | null)?.error;
+  } catch {
+    code = undefined;
+  }
+  const named = typeof code === 'string' && OAUTH_ERRORS.has(code) ? `, ${code}` : '';
+  return { kind: 'unauthorized', message: `token: credentials refused (HTTP ${status}${named})` };
+};
 
 /** A transcript 404 means transcription is still running: worth asking again later. */
 const transcriptNotReady: ErrorMapping = ({ status }) => (status === 404 ? { kind: 'not_ready' } : undefined);
@@ -61,15 +97,23 @@ const transcriptNotReady: ErrorMapping = ({ status }) => (status === 404 ? { kin
  */
 export function createTutorialClient(options: TutorialClientOptions): CxoneClient {
   const scope = TUTORIAL_BUDGET_SCOPE;
-  const url = (template: string, params?: Record<string, string>) => urlOf(options.baseUrl, template, params);
+  // Paths without parameters: nothing to refuse.
+  const url = (template: string) => urlOf(options.baseUrl, template);
   const defaultRetryAfterMs = options.defaultRetryAfterMs ?? 5000;
+  const optional = <K extends keyof TutorialClientOptions>(key: K) =>
+    options[key] === undefined ? {} : { [key]: options[key] };
 
   const caller = createApiCaller({
     timeoutMs: options.timeoutMs,
     budget: options.budget,
     clock: options.clock,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.maxRateLimitWaits !== undefined ? { maxRateLimitWaits: options.maxRateLimitWaits } : {}),
+    ...optional('fetch'),
+    ...optional('maxRateLimitWaits'),
+    ...optional('maxRetryAfterMs'),
+    ...optional('onRateLimited'),
+    ...optional('maxAnswerBytes'),
+    ...optional('transientRetries'),
+    ...optional('transientRetryWaitMs'),
     // The tutorial API sends Retry-After; when it does not, a fixed wait, as the tutorial does.
     rateLimitWaitMs: () => defaultRetryAfterMs,
     secrets: () => [options.clientSecret, tokens.held?.value],
@@ -92,6 +136,9 @@ export function createTutorialClient(options: TutorialClientOptions): CxoneClien
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: tokenBody,
+        // Repeating a client credentials grant only issues another token: safe after a lost answer.
+        idempotent: true,
+        sensitive: true,
       });
       if (!answer.ok) return answer;
       const { status } = answer.value;
@@ -100,7 +147,7 @@ export function createTutorialClient(options: TutorialClientOptions): CxoneClien
       }
       return parseJsonBody('token', tokenSchema, answer.value.text, (data) => ({
         value: data.access_token,
-        lifetimeMs: data.expires_in * 1000,
+        lifetimeMs: statedLifetimeMs(data.expires_in),
       }));
     },
   });
@@ -125,6 +172,8 @@ export function createTutorialClient(options: TutorialClientOptions): CxoneClien
           method: 'POST',
           headers: jsonHeaders,
           body: JSON.stringify(body),
+          // A POST only to carry the query: it reads, so a repeat changes nothing.
+          idempotent: true,
         },
         ({ text }) =>
           parseJsonBody('queryConversations', conversationsSchema, text, (data) => ({
@@ -141,14 +190,17 @@ export function createTutorialClient(options: TutorialClientOptions): CxoneClien
       );
     },
 
-    getTranscript(conversationId) {
+    async getTranscript(conversationId) {
+      // An id that cannot be a path segment (`..`, a lone surrogate) is refused here, not sent.
+      const where = urlFor('getTranscript', options.baseUrl, options.paths.transcript, { conversationId });
+      if (!where.ok) return where;
       return caller.call<TranscriptLine[]>(
         {
           call: 'getTranscript',
           scope,
           auth: tokens,
           mapError: transcriptNotReady,
-          url: url(options.paths.transcript, { conversationId }),
+          url: where.value,
           method: 'GET',
           headers: { accept: 'application/json' },
         },
@@ -164,13 +216,15 @@ export function createTutorialClient(options: TutorialClientOptions): CxoneClien
       );
     },
 
-    getForm(formId) {
+    async getForm(formId) {
+      const where = urlFor('getForm', options.baseUrl, options.paths.form, { formId });
+      if (!where.ok) return where;
       return caller.call<QmForm>(
         {
           call: 'getForm',
           scope,
           auth: tokens,
-          url: url(options.paths.form, { formId }),
+          url: where.value,
           method: 'GET',
           headers: { accept: 'application/json' },
         },
@@ -203,6 +257,9 @@ export function createTutorialClient(options: TutorialClientOptions): CxoneClien
           // answer gets the evaluation already made instead of a second one.
           headers: { ...jsonHeaders, 'idempotency-key': idempotencyKey },
           body: JSON.stringify(body),
+          // Safe to repeat after a 5xx or a timeout only because of that key (a POST without it
+          // could make a second evaluation): the quick repeats inside the call rely on it.
+          idempotent: true,
         },
         ({ text }) =>
           parseJsonBody('submitEvaluation', evaluationSchema, text, (data) => {
@@ -212,6 +269,8 @@ export function createTutorialClient(options: TutorialClientOptions): CxoneClien
           }),
       );
     },
+
+    pausedUntil: () => caller.pausedUntil(scope),
 
     close: () => caller.close(),
   };

@@ -35,9 +35,22 @@ export const DEFAULT_CXONE_SCOPES: readonly string[] = [
 
 export const tokenSchema = z.object({
   access_token: z.string().min(1),
-  expires_in: z.coerce.number().positive(),
+  // Any value: an absurd or missing lifetime is no reason to refuse a working token; the token cache
+  // clamps it to sane bounds (token-source.ts clampTokenLifetimeMs).
+  expires_in: z.unknown().optional(),
   token_type: z.string().optional(),
 });
+
+/** `expires_in` in ms: a number or a numeric string; NaN for anything else (the cache's default). */
+export function statedLifetimeMs(expiresIn: unknown): number {
+  const seconds =
+    typeof expiresIn === 'number'
+      ? expiresIn
+      : typeof expiresIn === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(expiresIn)
+        ? Number(expiresIn)
+        : Number.NaN;
+  return seconds * 1000;
+}
 
 const optionalText = z.string().nullish();
 

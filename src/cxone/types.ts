@@ -18,12 +18,16 @@ export type CxoneErrorKind =
   | 'server' // 5xx
   | 'timeout'
   | 'network'
-  | 'bad_response'; // 2xx whose body is not the documented shape
+  | 'bad_response' // 2xx whose body is not the documented shape (an HTML page, empty): retryable
+  | 'too_large'; // an answer over the size cap (CXONE_MAX_ANSWER_MB): not retryable
 
 export interface CxoneError {
   kind: CxoneErrorKind;
   call: CxoneCall;
-  /** True when the same call later may succeed (5xx, 429, timeouts, network, transcript not ready). */
+  /**
+   * True when the same call later may succeed (5xx, 429, timeouts, network, transcript not ready, an
+   * answer of the wrong shape).
+   */
   retryable: boolean;
   status?: number;
   message: string;
@@ -80,6 +84,11 @@ export interface CxoneClient {
   getForm(formId: string): Promise<CxoneResult<QmForm>>;
   /** `idempotencyKey` is the same on every attempt for one conversation and form. */
   submitEvaluation(body: EvaluationBody, idempotencyKey: string): Promise<CxoneResult<SubmittedEvaluation>>;
+  /**
+   * When the 429 pause of this client's API in force now ends (epoch ms), or null: what to tell an
+   * operator whose call never went out. Optional: a client that cannot tell leaves it out.
+   */
+  pausedUntil?(): number | null;
   /** Closes keep-alive connections. */
   close(): Promise<void>;
 }
@@ -100,6 +109,11 @@ export interface RequestBudget {
   acquire(signal?: AbortSignal, scope?: string): Promise<void>;
   /** A 429 from the API `scope` said to wait: no call of that scope before `untilMs` (epoch ms). */
   pauseUntil(untilMs: number, scope?: string): void;
+  /**
+   * When the pause of `scope` ends (epoch ms; 0 or a past time when there is none), as `acquire`
+   * would honour it. Optional, for messages ("paused by CXone until ...").
+   */
+  pausedUntil?(scope?: string): number;
 }
 
 /** The scope of a call that names none. */

@@ -4,30 +4,43 @@
  * event types does not see its deliveries refused and retried forever.
  */
 import { z } from 'zod';
+import { idProblem, MAX_ID_CHARS, textProblem } from '../domain/ids.js';
 import type { WebhookEvent } from '../events.js';
 
 // Bounds keep a signed-but-silly body from filling the database through one field; the whole body is
 // already capped at 256 KiB, these catch values no sender means.
-const MAX_ID = 200;
 const MAX_SHORT = 100;
 
-const id = z
-  .string()
-  .min(1, 'must be a non-empty string')
-  .max(MAX_ID, `must be at most ${MAX_ID} characters`);
-const optionalText = (max: number) => z.string().max(max, `must be at most ${max} characters`).nullish();
+/**
+ * A field used as a key or in a URL (conversation and agent ids): the domain's id rules (well-formed
+ * Unicode, no control characters, not a dot segment, ...; src/domain/ids.ts). A signed body with such
+ * an id is refused with a 400 naming the field, before anything is recorded.
+ */
+const id = z.string().superRefine((value, ctx) => {
+  const problem = idProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Any other text the store keeps (event id and type, times, media type): well-formed and bounded. */
+const storedText = (max: number, { empty }: { empty: boolean }) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = !empty && value.length === 0 ? 'must not be empty' : textProblem(value, max);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+const optionalText = (max: number) => storedText(max, { empty: true }).nullish();
+const optionalId = id.nullish();
 
 const envelopeSchema = z.object({
-  id,
-  type: id,
-  occurred_at: z.string().max(MAX_SHORT, `must be at most ${MAX_SHORT} characters`),
+  id: storedText(MAX_ID_CHARS, { empty: false }),
+  type: storedText(MAX_ID_CHARS, { empty: false }),
+  occurred_at: storedText(MAX_SHORT, { empty: true }),
   // z.record refuses arrays and null: `data` must be a JSON object.
   data: z.record(z.string(), z.unknown()),
 });
 
 const conversationEndedDataSchema = z.object({
   conversation_id: id,
-  agent_id: optionalText(MAX_ID),
+  agent_id: optionalId,
   media_type: optionalText(MAX_SHORT),
   start_time: optionalText(MAX_SHORT),
   end_time: optionalText(MAX_SHORT),

@@ -388,7 +388,7 @@ export function createWorker(options: WorkerOptions): Worker {
       );
     }
     if (!error.retryable) {
-      const why = { code: 'rejected', reason } as const;
+      const why = { code: error.kind === 'too_large' ? 'too_large' : 'rejected', reason } as const;
       return ended(
         await record(() => jobs.fail(owner, job.conversationId, why, now)),
         'failed',

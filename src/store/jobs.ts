@@ -38,7 +38,7 @@ export interface SubmittedResult {
 }
 
 export type SkipCode = Extract<ReasonCode, 'no_agent' | 'empty_transcript'>;
-export type FailCode = Extract<ReasonCode, 'rejected' | 'attempts_exhausted' | 'job_error'>;
+export type FailCode = Extract<ReasonCode, 'rejected' | 'too_large' | 'attempts_exhausted' | 'job_error'>;
 
 /** A runnable row the claim failed at once because no transition could address it. */
 export interface QuarantinedJob {

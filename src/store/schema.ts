@@ -45,7 +45,8 @@ export const REASON_CODES = [
   'transcript_not_ready',
   // failed: still 404 when TRANSCRIPT_MAX_WAIT_HOURS had passed.
   'transcript_timeout',
-  // due: a 5xx, timeout, network error or 429; retried with backoff.
+  // due: a 5xx, timeout, network error, 429, or an answer of the wrong shape (an HTML page, an empty
+  // body); retried with backoff.
   'transient',
   // due: the run failed in a way nobody expected (a bug, a database fault); retried like 'transient'.
   'unexpected',
@@ -54,8 +55,8 @@ export const REASON_CODES = [
   // failed: transient or unexpected failures outlasted MAX_ATTEMPTS. Not final: the next sweep that
   // still lists the conversation makes it due again, so an outage loses nothing.
   'attempts_exhausted',
-  // failed: the destination refused the request, or answered something unusable; repeating it
-  // cannot help (a 422 or other 4xx, a 404 of something that must exist, a malformed answer).
+  // failed: the destination refused the request; repeating it cannot help (a 422 or other 4xx, a 404
+  // of something that must exist, an id that cannot be sent).
   'rejected',
   // failed: the run kept failing in a way nobody expected (a bug, data the service cannot handle)
   // until MAX_ATTEMPTS ran out. Unlike 'attempts_exhausted' the sweep does not revive it: only an
@@ -64,6 +65,9 @@ export const REASON_CODES = [
   // failed at claim: the conversation id does not read back from the database as it was stored (not
   // well-formed Unicode), so no transition could ever address the row. Never run.
   'invalid_id',
+  // failed: an answer larger than CXONE_MAX_ANSWER_MB (it would be as large next time). Raising the
+  // setting and `npm run requeue` brings it back.
+  'too_large',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

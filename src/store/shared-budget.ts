@@ -32,8 +32,14 @@ export function createSharedBudget(options: {
    * lock held longer is waited for with timers instead of blocking the event loop.
    */
   busyTimeoutMs?: number;
-}): RequestBudget & { close(): void } {
+  /**
+   * Longest pause honoured from the table (CXONE_MAX_RETRY_AFTER_SECONDS): a longer one, written by
+   * an older version or a process with a larger setting, is cut down to it when read. Default: none.
+   */
+  maxPauseMs?: number;
+}): RequestBudget & { pausedUntil(scope?: string): number; close(): void } {
   const { maxPerMinute, clock } = options;
+  const maxPauseMs = options.maxPauseMs ?? Number.POSITIVE_INFINITY;
   const sqlite = new Database(options.path);
   setBusyTimeout(sqlite, options.busyTimeoutMs ?? COMMAND_BUSY_TIMEOUT_MS);
   sqlite.pragma('journal_mode = WAL');
@@ -49,10 +55,23 @@ export function createSharedBudget(options: {
   const setPause = sqlite.prepare(
     'INSERT INTO budget_state (scope, paused_until) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET paused_until = max(paused_until, excluded.paused_until)',
   );
+  const shortenPause = sqlite.prepare(
+    'UPDATE budget_state SET paused_until = ? WHERE scope = ? AND paused_until > ?',
+  );
+
+  /** The pause of `scope` in force, never further than maxPauseMs from now. */
+  const pauseOf = (now: number, scope: string): number => {
+    const stored = (pausedUntil.get(scope) as { until: number } | undefined)?.until ?? 0;
+    return Math.min(stored, now + maxPauseMs);
+  };
 
   /** Takes a slot now (0), or says how long to wait before asking again. */
   const tryAcquireTx = sqlite.transaction((now: number, scope: string): number => {
-    const pause = (pausedUntil.get(scope) as { until: number } | undefined)?.until ?? 0;
+    const pause = pauseOf(now, scope);
+    if (Number.isFinite(maxPauseMs)) {
+      // Write the cut-down pause back: `npm run status` then shows what is really honoured.
+      shortenPause.run(Math.round(now + maxPauseMs), scope, Math.round(now + maxPauseMs));
+    }
     if (pause > now) return pause - now;
     const first = Math.floor((now - 60_000) / 1000);
     prune.run(first);
@@ -118,6 +137,16 @@ export function createSharedBudget(options: {
       } catch (error) {
         if (!isBusy(error)) throw error;
         unwrittenPauses.set(scope, until);
+      }
+    },
+    pausedUntil(scope = DEFAULT_BUDGET_SCOPE) {
+      const unwritten = unwrittenPauses.get(scope) ?? 0;
+      try {
+        return Math.max(unwritten, pauseOf(clock.now(), scope));
+      } catch (error) {
+        // For a message only: a locked table is no reason to fail; say what this process knows.
+        if (!isBusy(error)) throw error;
+        return unwritten;
       }
     },
     close() {

@@ -136,7 +136,7 @@ it('shows attempts only when the store counted some, and a 429 pause still in fo
   expect(line).toContain('transcript not ready after 24 h (3 checks)');
   expect(line).not.toMatch(/attempt/);
   expect(run.stdout).toContain(
-    `no call to the tutorial API before ${new Date(pausedUntil).toISOString().replace('T', ' ').slice(0, 19)}`,
+    `paused by CXone until ${new Date(pausedUntil).toISOString().replace('T', ' ').slice(0, 19)} (429): no call to the tutorial API`,
   );
   expect(JSON.parse(status(['--json']).stdout).pauses).toEqual([{ scope: 'tutorial', until: pausedUntil }]);
 });

@@ -4,11 +4,16 @@
  * that counts. The tutorial client's behaviour on top of it is in tutorial-client.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { systemClock } from '../../src/clock.js';
 import {
   type ApiCallerOptions,
   createApiCaller,
   exponentialBackoff,
+  hasDotSegment,
+  parseJsonBody,
+  type RateLimitPause,
+  urlFor,
   urlOf,
 } from '../../src/cxone/api-caller.js';
 import { createSlidingWindowBudget } from '../../src/cxone/budget.js';
@@ -43,6 +48,7 @@ function recordingBudget(): RequestBudget & { pauses: { scope: string | undefine
       pauses.push({ scope, waitMs: untilMs - Date.now() });
       inner.pauseUntil(untilMs, scope);
     },
+    pausedUntil: (scope) => inner.pausedUntil(scope),
   };
 }
 
@@ -68,6 +74,8 @@ function caller(transport: HttpTransport, overrides: Partial<ApiCallerOptions> =
     budget: recordingBudget(),
     clock: systemClock,
     fetch: transport,
+    // Quick repeats stay on (they are the default) but wait only a moment in tests.
+    transientRetryWaitMs: () => 5,
     ...overrides,
   });
 }
@@ -133,11 +141,166 @@ describe('429 handling', () => {
     await api.close();
   });
 
+  it('a Retry-After of a year pauses for maxRetryAfterMs at most, and says until when', async () => {
+    const { transport, requests } = scripted({
+      'http://x/a': [
+        { status: 429, headers: { 'retry-after': '31536000' } },
+        { status: 200, body: '{}' },
+      ],
+      'http://x/b': [{ status: 429, headers: { 'retry-after': '31536000' } }],
+    });
+    const budget = recordingBudget();
+    const heard: RateLimitPause[] = [];
+    const api = caller(transport, {
+      budget,
+      maxRetryAfterMs: 300,
+      maxRateLimitWaits: 1,
+      onRateLimited: (p) => heard.push(p),
+    });
+    const started = Date.now();
+    expect((await api.exchange(get('http://x/a'))).ok).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(budget.pauses[0]!.waitMs).toBeLessThanOrEqual(300);
+    expect(heard[0]).toMatchObject({
+      call: 'getTranscript',
+      scope: 'reporting',
+      askedMs: 31_536_000_000,
+      honouredMs: 300,
+    });
+    expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(250);
+
+    const gaveUp = await api.exchange(get('http://x/b'));
+    expect(gaveUp).toMatchObject({ ok: false, error: { kind: 'rate_limited', retryable: true } });
+    if (!gaveUp.ok) {
+      const until = new Date(heard.at(-1)!.untilMs).toISOString();
+      expect(gaveUp.error.message).toContain(`paused by CXone until ${until}`);
+    }
+    await api.close();
+  });
+
+  it('pausedUntil tells when the pause of a scope in force ends, from the budget', async () => {
+    const { transport } = scripted({ 'http://x/a': [{ status: 429, headers: { 'retry-after': '60' } }] });
+    const api = caller(transport, { maxRateLimitWaits: 0 });
+    expect(api.pausedUntil('reporting')).toBeNull();
+    await api.exchange(get('http://x/a'));
+    const until = api.pausedUntil('reporting');
+    expect(until! - Date.now()).toBeGreaterThan(55_000);
+    expect(api.pausedUntil('media')).toBeNull();
+    await api.close();
+  });
+
   it('the default fallback is exponential backoff with jitter', () => {
     const waits = exponentialBackoff({ baseMs: 1_000, maxMs: 8_000, random: () => 0 });
     expect([1, 2, 3, 4, 5, 6].map(waits)).toEqual([500, 1_000, 2_000, 4_000, 4_000, 4_000]);
     const high = exponentialBackoff({ baseMs: 1_000, maxMs: 8_000, random: () => 0.999_999 });
     expect([1, 2, 3, 4, 5].map(high)).toEqual([1_000, 2_000, 4_000, 8_000, 8_000]);
+  });
+});
+
+describe('transient failures are repeated quickly inside the call', () => {
+  /** A transport failing the way undici does when the connection breaks or is never made. */
+  function broken(code: string, then: Answer) {
+    const requests: string[] = [];
+    let failures = 0;
+    const transport: HttpTransport = async (url, init) => {
+      requests.push(`${init.method} ${url}`);
+      if (failures++ < 2)
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) });
+      return new Response(then.body ?? null, { status: then.status });
+    };
+    return { transport, requests };
+  }
+
+  it('a GET answered 500, 503 then 200 succeeds in one call, each try taking a budget slot', async () => {
+    const { transport, requests } = scripted({
+      'http://x/a': [{ status: 500 }, { status: 503 }, { status: 200, body: '"ok"' }],
+    });
+    let slots = 0;
+    const inner = recordingBudget();
+    const budget: RequestBudget = {
+      ...inner,
+      acquire: (signal, scope) => {
+        slots++;
+        return inner.acquire(signal, scope);
+      },
+    };
+    const waits: number[] = [];
+    const api = caller(transport, {
+      budget,
+      transientRetryWaitMs: (n) => {
+        waits.push(n);
+        return 5;
+      },
+    });
+    const result = await api.call({ ...get('http://x/a'), auth: staticToken() }, (a) => ({
+      ok: true,
+      value: a.text,
+    }));
+    expect(result).toEqual({ ok: true, value: '"ok"' });
+    expect(requests).toHaveLength(3);
+    expect(slots).toBe(3);
+    expect(waits).toEqual([1, 2]);
+    await api.close();
+  });
+
+  it('gives up after transientRetries repeats and answers the last failure', async () => {
+    const { transport, requests } = scripted({ 'http://x/a': [{ status: 502 }] });
+    const api = caller(transport, { transientRetries: 3 });
+    expect(
+      await api.call({ ...get('http://x/a'), auth: staticToken() }, () => ({ ok: true, value: 1 })),
+    ).toMatchObject({
+      ok: false,
+      error: { kind: 'server', status: 502, retryable: true },
+    });
+    expect(requests).toHaveLength(4);
+    const none = caller(scripted({ 'http://x/a': [{ status: 502 }] }).transport, { transientRetries: 0 });
+    expect((await none.exchange(get('http://x/a'))).ok).toBe(true);
+    await api.close();
+    await none.close();
+  });
+
+  it('a POST is repeated only when the request says it is safe to repeat', async () => {
+    const { transport, requests } = scripted({
+      'http://x/plain': [{ status: 500 }, { status: 201 }],
+      'http://x/keyed': [{ status: 500 }, { status: 201 }],
+    });
+    const api = caller(transport);
+    const post = (url: string) => ({ ...get(url), method: 'POST' as const, body: '{}' });
+    expect(await api.exchange(post('http://x/plain'))).toMatchObject({ ok: true, value: { status: 500 } });
+    expect(await api.exchange({ ...post('http://x/keyed'), idempotent: true })).toMatchObject({
+      ok: true,
+      value: { status: 201 },
+    });
+    expect(requests.map((r) => r.url)).toEqual(['http://x/plain', 'http://x/keyed', 'http://x/keyed']);
+    await api.close();
+  });
+
+  it('a connection reset is repeated for a GET only; a connection refused for any request', async () => {
+    const reset = broken('ECONNRESET', { status: 201 });
+    const api = caller(reset.transport);
+    const post = { ...get('http://x/a'), method: 'POST' as const, body: '{}' };
+    // The POST may have reached the server before the reset: not repeated.
+    expect(await api.exchange(post)).toMatchObject({ ok: false, error: { kind: 'network' } });
+    expect(reset.requests).toHaveLength(1);
+    // Nothing reached the server: repeating is harmless whatever the request.
+    const refused = broken('ECONNREFUSED', { status: 201 });
+    const api2 = caller(refused.transport);
+    expect(await api2.exchange(post)).toMatchObject({ ok: true, value: { status: 201 } });
+    expect(refused.requests).toHaveLength(3);
+    const resetGet = broken('ECONNRESET', { status: 200 });
+    const api3 = caller(resetGet.transport);
+    expect(await api3.exchange(get('http://x/a'))).toMatchObject({ ok: true, value: { status: 200 } });
+    await Promise.all([api.close(), api2.close(), api3.close()]);
+  });
+
+  it('a 5xx whose Retry-After asks for longer than a quick wait is left to the caller', async () => {
+    const { transport, requests } = scripted({
+      'http://x/a': [{ status: 503, headers: { 'retry-after': '30' } }, { status: 200 }],
+    });
+    const api = caller(transport);
+    expect(await api.exchange(get('http://x/a'))).toMatchObject({ ok: true, value: { status: 503 } });
+    expect(requests).toHaveLength(1);
+    await api.close();
   });
 });
 
@@ -208,25 +371,146 @@ describe('errors as values, mapped per call', () => {
     await api.close();
   });
 
-  it('never puts a secret in a message: plain, URL-encoded or JSON-escaped', async () => {
-    const secret = 's3cr+t/with "quotes"&more';
-    const echo = `client_secret=${encodeURIComponent(secret)}&also=${new URLSearchParams({ s: secret }).toString().slice(2)} json=${JSON.stringify(secret)} plain=${secret}`;
-    const { transport } = scripted({ 'http://x/token': [{ status: 500, body: echo }] });
-    const api = caller(transport, { secrets: () => [secret] });
-    const answer = await api.exchange({ ...get('http://x/token'), call: 'token' });
-    expect(answer.ok).toBe(true);
-    if (!answer.ok) return;
-    const error = api.errorOf('token', answer.value);
-    expect(error).toMatchObject({ kind: 'server', retryable: true, status: 500 });
-    expect(error.message).toContain('[redacted]');
-    for (const form of [
-      secret,
-      encodeURIComponent(secret),
-      JSON.stringify(secret).slice(1, -1),
-      's3cr%2Bt',
-    ]) {
-      expect(error.message).not.toContain(form);
+  it('never puts a secret in a message, in any encoding a server could echo it in', async () => {
+    const secret = 'S3cr+t/wïth "qu otes"&more~!(x)*Zz09-_.extra-length-for-base64';
+    const bytes = Buffer.from(secret, 'utf8');
+    const hex2 = (b: number) => b.toString(16).padStart(2, '0');
+    const echoes: Record<string, string> = {
+      plain: secret,
+      'percent-encoded': encodeURIComponent(secret),
+      'percent-encoded, lower-case hex': encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (m) =>
+        m.toLowerCase(),
+      ),
+      'form-encoded (+ for spaces)': new URLSearchParams({ s: secret }).toString().slice(2),
+      'every byte percent-encoded': [...bytes].map((b) => `%${hex2(b).toUpperCase()}`).join(''),
+      'double-encoded': encodeURIComponent(encodeURIComponent(secret)),
+      'encoded in part': secret.replace('+', '%2b').replace('/', '%2F').replace(' ', '+'),
+      'JSON-escaped': JSON.stringify(secret).slice(1, -1),
+      'JSON, ASCII only, escaped slash': JSON.stringify(secret)
+        .slice(1, -1)
+        .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+        .replace(/\//g, '\\/'),
+      hex: bytes.toString('hex'),
+      HEX: bytes.toString('hex').toUpperCase(),
+    };
+    const api = caller(scripted({}).transport, { secrets: () => [secret] });
+    for (const [name, echo] of Object.entries(echoes)) {
+      expect(api.redact(`<${echo}>`), name).toBe('<[redacted]>');
     }
+    // Base64 at every alignment: alone, after `id:` (an HTTP Basic header), inside a longer body.
+    const base64 = {
+      base64: bytes.toString('base64'),
+      base64url: bytes.toString('base64url'),
+      'Basic id:secret': Buffer.from(`client-id:${secret}`).toString('base64'),
+      'after 1 byte': Buffer.from(`x${secret}`).toString('base64url'),
+      'after 2 bytes': Buffer.from(`xy${secret}`).toString('base64'),
+    };
+    for (const [name, echo] of Object.entries(base64)) {
+      const redacted = api.redact(echo);
+      expect(redacted, name).toContain('[redacted]');
+      // What is left is the encoding of the bytes around the secret, a few characters at most.
+      expect(redacted.replace('[redacted]', '').length, name).toBeLessThanOrEqual(echo.length - bytes.length);
+    }
+    await api.close();
+  });
+
+  it('a secret echoed in an error body is redacted in the message', async () => {
+    const secret = 's3cr+t/with "quotes"&more';
+    const echo = `{"received":"client_secret=${encodeURIComponent(secret).toLowerCase()}"}`;
+    const { transport } = scripted({ 'http://x/a': [{ status: 400, body: echo }] });
+    const api = caller(transport, { secrets: () => [secret] });
+    const answer = await api.exchange(get('http://x/a'));
+    if (!answer.ok) throw new Error(answer.error.message);
+    const error = api.errorOf('getTranscript', answer.value);
+    expect(error.message).toBe('getTranscript: HTTP 400: {"received":"client_secret=[redacted]"}');
+    await api.close();
+  });
+
+  it("a token call's answer body never reaches a message, redacted or not", async () => {
+    const body = '{"error":"server_error","echo":"client_secret=s3cr%2Bt&client_id=abc"}';
+    const { transport } = scripted({
+      'http://x/token': [{ status: 500, body }],
+      'http://x/grant': [{ status: 502, body }],
+    });
+    // No secret configured at all: the body is kept out because of what the call is, not by redaction.
+    const api = caller(transport, { transientRetries: 0 });
+    const token = await api.exchange({ ...get('http://x/token'), call: 'token', method: 'POST' });
+    if (!token.ok) throw new Error(token.error.message);
+    expect(api.errorOf('token', token.value).message).toBe('token: HTTP 500');
+    // Any call can declare itself sensitive (a discovery call that carries credentials, say).
+    const grant = await api.exchange({ ...get('http://x/grant'), sensitive: true });
+    if (!grant.ok) throw new Error(grant.error.message);
+    const seen: string[] = [];
+    const error = api.errorOf('getTranscript', grant.value, ({ excerpt }) => {
+      seen.push(excerpt);
+      return undefined;
+    });
+    expect(error.message).toBe('getTranscript: HTTP 502');
+    expect(seen).toEqual(['']);
+    await api.close();
+  });
+});
+
+describe('answers of the wrong shape or size', () => {
+  it('an HTML page or an empty body where JSON was documented is a retryable bad_response', () => {
+    const schema = z.object({ id: z.string() });
+    for (const text of ['<html><body>502 Bad Gateway</body></html>', '', '  ']) {
+      expect(parseJsonBody('getForm', schema, text, (d) => d)).toMatchObject({
+        ok: false,
+        error: { kind: 'bad_response', retryable: true },
+      });
+    }
+  });
+
+  /** A body of `chunks` chunks of 64 KiB, counting how many were pulled; no Content-Length. */
+  function streamed(status: number, chunks: number, headers: Record<string, string> = {}) {
+    const pulled = { n: 0 };
+    const transport: HttpTransport = async () => ({
+      status,
+      headers: new Headers(headers),
+      text: async () => {
+        throw new Error('text() must not be used when there is a body stream');
+      },
+      body: (async function* () {
+        for (let i = 0; i < chunks; i++) {
+          pulled.n++;
+          yield new Uint8Array(64 * 1024).fill(120);
+        }
+      })(),
+    });
+    return { transport, pulled };
+  }
+
+  it('a 2xx past maxAnswerBytes is too_large, not retryable, and the rest is never read', async () => {
+    const { transport, pulled } = streamed(200, 1_000); // 64 MB on offer
+    const api = caller(transport, { maxAnswerBytes: 1024 * 1024 });
+    const result = await api.call({ ...get('http://x/t'), auth: staticToken() }, () => ({
+      ok: true,
+      value: 'read it all',
+    }));
+    expect(result).toMatchObject({
+      ok: false,
+      error: { kind: 'too_large', retryable: false, status: 200, call: 'getTranscript' },
+    });
+    if (!result.ok) expect(result.error.message).toMatch(/larger than 1 MB \(CXONE_MAX_ANSWER_MB\)/);
+    expect(pulled.n).toBe(17); // 16 chunks fit exactly; the 17th crosses the limit
+    await api.close();
+  });
+
+  it('a declared Content-Length past the limit is refused before reading anything', async () => {
+    const { transport, pulled } = streamed(200, 10, { 'content-length': String(50 * 1024 * 1024) });
+    const api = caller(transport, { maxAnswerBytes: 1024 * 1024 });
+    expect(await api.exchange(get('http://x/t'))).toMatchObject({ ok: false, error: { kind: 'too_large' } });
+    expect(pulled.n).toBe(0);
+    await api.close();
+  });
+
+  it('an error answer past the limit keeps its status, its body cut', async () => {
+    const { transport } = streamed(404, 100);
+    const api = caller(transport, { maxAnswerBytes: 100_000 });
+    const answer = await api.exchange(get('http://x/t'));
+    expect(answer).toMatchObject({ ok: true, value: { status: 404 } });
+    if (answer.ok) expect(answer.value.text).toHaveLength(100_000);
     await api.close();
   });
 });
@@ -276,6 +560,42 @@ describe('tokens', () => {
   });
 });
 
-it('urlOf encodes each parameter as one path segment', () => {
-  expect(urlOf('https://h/', '/api/{id}/x', { id: 'a/b?c' })).toBe('https://h/api/a%2Fb%3Fc/x');
+describe('URLs', () => {
+  it('urlOf encodes each parameter as one path segment', () => {
+    expect(urlOf('https://h/', '/api/{id}/x', { id: 'a?b#c%d é' })).toBe(
+      'https://h/api/a%3Fb%23c%25d%20%C3%A9/x',
+    );
+  });
+
+  it('refuses a parameter that cannot be one path segment: dot segments, slashes, lone surrogates', () => {
+    for (const id of ['..', '.', '...', 'a/b', 'a\\b', 'poison\ud800-x', 'tab\there', '']) {
+      expect(() => urlOf('https://h', '/api/{id}/media', { id }), JSON.stringify(id)).toThrow(RangeError);
+      expect(urlFor('getTranscript', 'https://h', '/api/{id}/media', { id })).toMatchObject({
+        ok: false,
+        error: { kind: 'rejected', retryable: false, call: 'getTranscript' },
+      });
+    }
+    expect(urlFor('getTranscript', 'https://h', '/api/{id}', { id: 'conv-1' })).toEqual({
+      ok: true,
+      value: 'https://h/api/conv-1',
+    });
+  });
+
+  it('never sends to a URL whose path holds a dot segment, however it was built', async () => {
+    const { transport, requests } = scripted({});
+    const api = caller(transport);
+    for (const url of [
+      'http://x/api/v2/conversations/../media/transcripts',
+      'http://x/api/./x',
+      'http://x/api/%2e%2E/x',
+      'http://x/api/.%2e',
+      'http://x/api\\..\\x',
+    ]) {
+      expect(await api.exchange(get(url)), url).toMatchObject({ ok: false, error: { kind: 'rejected' } });
+    }
+    expect(requests).toHaveLength(0);
+    // Dots inside a segment, or in the query, are ordinary characters.
+    expect(hasDotSegment('http://x/api/v1.2/a..b?x=../y')).toBe(false);
+    await api.close();
+  });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { parseRetryAfterMs } from '../../src/cxone/api-caller.js';
+import { parseRetryAfterMs, type RateLimitPause } from '../../src/cxone/api-caller.js';
 import { createSlidingWindowBudget } from '../../src/cxone/budget.js';
 import { createTutorialClient } from '../../src/cxone/tutorial-client.js';
 import { DEFAULT_CXONE_PATHS } from '../../src/cxone/tutorial-wire.js';
@@ -167,16 +167,52 @@ describe('tokens', () => {
     expect(h.sim.callsOf('transcript')).toHaveLength(0);
   });
 
-  it('a 400 from the token endpoint is unauthorized too; a secret echoed back is redacted', async () => {
+  it('a 400 from the token endpoint is unauthorized too; nothing of its body but the OAuth code is shown', async () => {
     const h = await start();
     const client = h.client();
+    // A token endpoint echoing the form body it got: the secret URL-encoded, as in the attack.
     h.sim.failNext('token', {
       status: 400,
-      body: `{"error":"invalid_request","echo":"${h.sim.clientSecret}"}`,
+      body: `{"error":"invalid_request","echo":"grant_type=client_credentials&client_secret=${encodeURIComponent(h.sim.clientSecret)}"}`,
     });
     const result = await client.getForm('form-demo');
-    expect(result).toMatchObject({ ok: false, error: { kind: 'unauthorized', retryable: false } });
-    if (!result.ok) expect(result.error.message).not.toContain(h.sim.clientSecret);
+    expect(result).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'unauthorized',
+        retryable: false,
+        message: 'token: credentials refused (HTTP 400, invalid_request)',
+      },
+    });
+    // A 5xx of the token endpoint: status only, not a word of the body.
+    h.sim.failNext('token', { status: 500, count: 3, body: 'client_secret=s3cr%2Bt%2F&client_id=x' });
+    expect(await client.getForm('form-demo')).toMatchObject({
+      ok: false,
+      error: { kind: 'server', call: 'token', message: 'token: HTTP 500' },
+    });
+  });
+
+  it.each([
+    ['0', 0],
+    ['negative', -3600],
+    ['a string of digits', '3600'],
+    ['not a number', 'soon'],
+    ['missing', undefined],
+    ['absurdly large', 1e300],
+  ])('an expires_in that is %s still gives a working, cached token', async (_name, expiresIn) => {
+    const h = await start();
+    // The simulator's real token (valid for an hour) with the lifetime the test wants it to claim.
+    const lying: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).endsWith('/oauth/token')) return response;
+      const body = (await response.json()) as Record<string, unknown>;
+      if (expiresIn === undefined) delete body.expires_in;
+      else body.expires_in = expiresIn;
+      return new Response(JSON.stringify(body), { status: response.status });
+    };
+    const client = h.client({ fetch: lying });
+    for (let i = 0; i < 5; i++) expect(await client.getForm('form-demo')).toMatchObject({ ok: true });
+    expect(h.sim.callsOf('token')).toHaveLength(1);
   });
 });
 
@@ -197,6 +233,31 @@ describe('rate limiting (429)', () => {
     const otherAt = h.sim.callsOf('transcript')[0]!.at;
     expect(repeatedAt - refusedAt).toBeGreaterThanOrEqual(1000);
     expect(otherAt - refusedAt).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('a Retry-After of a year is cut to maxRetryAfterMs, and the pause is told (for the log)', async () => {
+    const h = await start();
+    const heard: RateLimitPause[] = [];
+    const client = h.client({ maxRetryAfterMs: 500, onRateLimited: (p) => heard.push(p) });
+    await client.getForm('form-demo');
+    h.sim.failNext('form', { status: 429, retryAfter: 31_536_000 });
+    const started = Date.now();
+    expect((await client.getForm('form-demo')).ok).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(heard).toEqual([
+      expect.objectContaining({
+        call: 'getForm',
+        scope: 'tutorial',
+        askedMs: 31_536_000_000,
+        honouredMs: 500,
+      }),
+    ]);
+    // While it lasts, the client says until when.
+    h.sim.failNext('form', { status: 429, retryAfter: 31_536_000 });
+    const paused = client.getForm('form-demo');
+    await waitFor('the second pause', () => heard.length === 2, 3_000, 5);
+    expect(client.pausedUntil?.()).toBe(heard[1]!.untilMs);
+    expect((await paused).ok).toBe(true);
   });
 
   it('Retry-After as an HTTP date is honoured', async () => {
@@ -234,13 +295,17 @@ describe('rate limiting (429)', () => {
 });
 
 describe('failures as values', () => {
-  it('5xx is a retryable server error, and the client does not retry it itself', async () => {
+  it('a lone 5xx is repeated inside the call; one that persists is a retryable server error', async () => {
     const h = await start();
     const client = h.client();
     h.sim.failNext('transcript', { status: 503 });
+    expect(await client.getTranscript('conv-1')).toMatchObject({ ok: true });
+    expect(h.sim.callsOf('transcript').map((e) => e.status)).toEqual([503, 200]);
+    h.sim.failNext('transcript', { status: 500, count: 3 });
     const result = await client.getTranscript('conv-1');
-    expect(result).toMatchObject({ ok: false, error: { kind: 'server', retryable: true, status: 503 } });
-    expect(h.sim.callsOf('transcript')).toHaveLength(1);
+    expect(result).toMatchObject({ ok: false, error: { kind: 'server', retryable: true, status: 500 } });
+    // The first try and CXONE_CALL_RETRIES (2) quick repeats.
+    expect(h.sim.callsOf('transcript')).toHaveLength(5);
   });
 
   it('422 is rejected, not retryable, with the API reason in the message', async () => {
@@ -294,7 +359,7 @@ describe('failures as values', () => {
 
   it('a hung request times out quickly, and the socket is really closed', async () => {
     const h = await start();
-    const client = h.client({ timeoutMs: 200 });
+    const client = h.client({ timeoutMs: 200, transientRetries: 0 });
     await client.getForm('form-demo');
     h.sim.hangNext('form');
     const started = Date.now();
@@ -354,7 +419,8 @@ describe('failures as values', () => {
       body: { id: 'form-demo', name: 'x', sections: [{ section_id: 's' }] },
     });
     const result = await client.getForm('form-demo');
-    expect(result).toMatchObject({ ok: false, error: { kind: 'bad_response', retryable: false } });
+    // Retryable: a wrong answer from a healthy-looking CXone is treated like an outage.
+    expect(result).toMatchObject({ ok: false, error: { kind: 'bad_response', retryable: true } });
     if (!result.ok) {
       expect(result.error.message).toContain('getForm');
       expect(result.error.message).toContain('sections.0.items');
@@ -362,6 +428,63 @@ describe('failures as values', () => {
     h.sim.failNext('query', { status: 200, body: 'not json at all' });
     const query = await client.queryCompletedConversations();
     expect(query).toMatchObject({ ok: false, error: { kind: 'bad_response', call: 'queryConversations' } });
+  });
+});
+
+describe('ids that cannot be a conversation id', () => {
+  it.each([['..'], ['.'], ['poison\ud800-x'], ['a/b'], ['%2e%2e']])(
+    'getTranscript(%j) is refused and nothing is sent',
+    async (id) => {
+      const h = await start();
+      const client = h.client();
+      const result = await client.getTranscript(id);
+      if (id === '%2e%2e') {
+        // Not a dot segment once encoded (%252e%252e): sent, and simply unknown.
+        expect(result).toMatchObject({ ok: false, error: { kind: 'not_ready' } });
+        expect(h.sim.callsOf('transcript').map((e) => e.conversationId)).toEqual(['%2e%2e']);
+        return;
+      }
+      expect(result).toMatchObject({
+        ok: false,
+        error: { kind: 'rejected', retryable: false, call: 'getTranscript' },
+      });
+      if (!result.ok) expect(result.error.message).toMatch(/^getTranscript: not sent: conversationId /);
+      // Not even a token: nothing at all went to CXone.
+      expect(h.sim.callLog).toHaveLength(0);
+    },
+  );
+});
+
+describe('answers of the wrong shape or size', () => {
+  it('a 200 with an HTML page or an empty body is a retryable bad_response', async () => {
+    const h = await start();
+    const client = h.client();
+    h.sim.failNext('transcript', { status: 200, body: '<html><body>Service Unavailable</body></html>' });
+    expect(await client.getTranscript('conv-1')).toMatchObject({
+      ok: false,
+      error: { kind: 'bad_response', retryable: true, message: 'getTranscript: response body is not JSON' },
+    });
+    h.sim.failNext('transcript', { status: 200, body: '' });
+    expect(await client.getTranscript('conv-1')).toMatchObject({
+      ok: false,
+      error: { kind: 'bad_response', retryable: true, message: 'getTranscript: response body is empty' },
+    });
+  });
+
+  it('a transcript larger than maxAnswerBytes is too_large and not retryable', async () => {
+    const h = await start();
+    const client = h.client({ maxAnswerBytes: 1024 * 1024 });
+    h.sim.failNext('transcript', {
+      status: 200,
+      body: JSON.stringify({ transcript: [{ speaker: 'AGENT', text: 'x'.repeat(3 * 1024 * 1024) }] }),
+    });
+    expect(await client.getTranscript('conv-1')).toMatchObject({
+      ok: false,
+      error: { kind: 'too_large', retryable: false, call: 'getTranscript' },
+    });
+    // Not repeated inside the call either, and the connection was not left half-read.
+    expect(h.sim.callsOf('transcript')).toHaveLength(1);
+    expect(await client.getTranscript('conv-1')).toMatchObject({ ok: true });
   });
 });
 
@@ -455,9 +578,20 @@ describe('the calls', () => {
     expect(h.sim.evaluationsFor('conv-1')).toHaveLength(2);
   });
 
-  it('an answer lost after the commit is a retryable failure, and repeating with the same key is safe', async () => {
+  it('an answer lost after the commit is repeated with the same key inside the call: one evaluation', async () => {
     const h = await start();
     const client = h.client();
+    h.sim.dropResponseAfterCommitNext(1);
+    const submitted = await client.submitEvaluation(evaluation(), 'k-1');
+    expect(submitted.ok).toBe(true);
+    if (submitted.ok) expect(submitted.value.id).toBe(h.sim.evaluations[0]?.id);
+    expect(h.sim.callsOf('evaluation').map((e) => e.idempotencyKey)).toEqual(['k-1', 'k-1']);
+    expect(h.sim.evaluationsFor('conv-1')).toHaveLength(1);
+  });
+
+  it('without quick repeats, a lost answer is a retryable failure, and repeating with the same key is safe', async () => {
+    const h = await start();
+    const client = h.client({ transientRetries: 0 });
     h.sim.dropResponseAfterCommitNext(1);
     const lost = await client.submitEvaluation(evaluation(), 'k-1');
     expect(lost).toMatchObject({ ok: false, error: { kind: 'network', retryable: true } });
@@ -470,7 +604,7 @@ describe('the calls', () => {
 
   it('reuses one keep-alive connection for calls in sequence, error answers included', async () => {
     const h = await start();
-    const client = h.client();
+    const client = h.client({ transientRetries: 0 });
     await client.getForm('form-demo');
     // A large error body: undici buffers small ones anyway, a big one holds the socket until read.
     h.sim.failNext('form', { status: 500, body: 'x'.repeat(2_000_000) });

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../src/clock.js';
+import type { ConversationPage, CxoneClient } from '../../src/cxone/types.js';
 import { runSweep, type SweepOptions } from '../../src/pipeline/sweep.js';
 import { SweepStore } from '../../src/store/sweeps.js';
 import { goodTranscript, pipelineHarness } from '../support/harness.js';
@@ -112,7 +113,8 @@ it('conversations the database knows are left alone; a missing agent is supplied
 
 it('a pass that fails does not move the watermark; the next one looks back as far as before', async () => {
   inCxone('c1', 2 * HOUR);
-  h.sim.failNext('query', { status: 503, count: 3 });
+  // Three page attempts, each a first try and two quick repeats inside the call.
+  h.sim.failNext('query', { status: 503, count: 9 });
   const failed = await driven(sweep({ pageAttempts: 3 }));
   expect(failed.ok).toBe(false);
   expect(failed.error?.kind).toBe('server');
@@ -141,8 +143,8 @@ describe('a CXone outage longer than the retry budget', () => {
   // than leave it alone as already known.
   it('a conversation failed by a CXone outage is evaluated once CXone is back and a sweep runs', async () => {
     h.addConversation('outage-1');
-    // A short outage: every attempt the worker is allowed gets a 503.
-    h.sim.failNext('transcript', { status: 503, count: 4 });
+    // A short outage: every attempt the worker is allowed gets a 503 (4 attempts of 3 tries each).
+    h.sim.failNext('transcript', { status: 503, count: 12 });
     const during = h.worker('w1', { maxAttempts: 4 });
     await during.runUntilIdle(5_000);
     await during.stop(1_000);
@@ -157,5 +159,103 @@ describe('a CXone outage longer than the retry budget', () => {
     await after.stop(1_000);
 
     expect(h.sim.evaluationsFor('outage-1')).toHaveLength(1);
+  });
+
+  it('so is one failed by answers of the wrong shape (an HTML page where JSON was documented)', async () => {
+    h.addConversation('html-1');
+    h.sim.failNext('transcript', { status: 200, count: 4, body: '<html><body>Bad gateway</body></html>' });
+    const during = h.worker('w1', { maxAttempts: 4 });
+    await during.runUntilIdle(5_000);
+    await during.stop(1_000);
+    // Retried like an outage, not failed at the first odd answer.
+    expect(h.jobs.get('html-1')).toMatchObject({ state: 'failed', attempts: 4 });
+    expect(h.sim.callsOf('transcript')).toHaveLength(4);
+
+    const result = await sweep({ clock: systemClock, owner: 'sweep', lookbackMs: HOUR, safetyMarginMs: 0 });
+    expect(result.conversationIds).toContain('html-1');
+    const after = h.worker('w2');
+    await after.runUntilIdle(5_000);
+    await after.stop(1_000);
+    expect(h.sim.evaluationsFor('html-1')).toHaveLength(1);
+  });
+});
+
+describe('ids that cannot be a conversation id', () => {
+  it('are skipped, counted and logged once per pass; nothing is recorded for them', async () => {
+    for (const id of ['poison\ud800-x', '..', '.', 'ok-1', 'tab\tid']) inCxone(id, 60_000);
+    inCxone('bad-agent', 60_000, '../agents');
+    const lines: { msg: string; refused?: number; examples?: string[] }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const result = await sweep({ log });
+    expect(result).toMatchObject({ ok: true, seen: 1, created: 1, refused: 5, conversationIds: ['ok-1'] });
+    expect(h.jobs.countByState().due).toBe(1);
+    for (const id of ['poison\ud800-x', '..', '.', 'bad-agent']) expect(h.jobs.get(id)).toBeUndefined();
+    const warnings = lines.filter((l) => l.msg.startsWith('sweep skipped conversations'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.refused).toBe(5);
+    // Shown escaped: no lone surrogate or control character reaches the log.
+    expect(warnings[0]!.examples!.join(' ')).toContain('"poison\\ud800-x": id must be well-formed Unicode');
+    expect(lines.find((l) => l.msg === 'sweep finished')).toMatchObject({ refused: 5 });
+  });
+});
+
+describe('a CXone that pages in a loop', () => {
+  /** A conversation query answering from `pages`, counting calls; nothing else is ever called. */
+  function pagedBy(
+    pages: (token: string | null, call: number) => ConversationPage,
+  ): CxoneClient & { calls: number } {
+    const client = {
+      calls: 0,
+      async queryCompletedConversations(token?: string | null) {
+        client.calls++;
+        return { ok: true as const, value: pages(token ?? null, client.calls) };
+      },
+      getTranscript: () => Promise.reject(new Error('not called')),
+      getForm: () => Promise.reject(new Error('not called')),
+      submitEvaluation: () => Promise.reject(new Error('not called')),
+      close: async () => undefined,
+    };
+    return client;
+  }
+  const row = (id: string) => ({
+    id,
+    status: 'COMPLETED',
+    agentId: 'agent-1',
+    startTime: new Date(clock.now() - 120_000).toISOString(),
+    endTime: new Date(clock.now() - 60_000).toISOString(),
+  });
+
+  it('a page token answered again ends the pass as failed, naming it', async () => {
+    // Page 1 leads to T1, T1 to T2, T2 back to T1: without the check, forever.
+    const cxone = pagedBy((token, n) => ({
+      conversations: [row(`c${n}`)],
+      nextPageToken: token === null ? 'T1' : token === 'T1' ? 'T2' : 'T1',
+    }));
+    const result = await sweep({ cxone });
+    expect(result.ok).toBe(false);
+    expect(result.error?.message).toMatch(/page 3 answers page token "T1" again \(it led to page 2\)/);
+    expect(cxone.calls).toBe(3);
+    expect(result.created).toBe(3);
+    expect(sweeps.lastSuccessfulStart()).toBeNull();
+  });
+
+  it('a page of nothing new ends the pass as failed', async () => {
+    const cxone = pagedBy((_token, n) => ({
+      conversations: [row('same-1'), row('same-2')],
+      nextPageToken: `T${n}`,
+    }));
+    const result = await sweep({ cxone });
+    expect(result.ok).toBe(false);
+    expect(result.error?.message).toMatch(/page 2 repeats only conversations already read/);
+    expect(cxone.calls).toBe(2);
+  });
+
+  it('fresh tokens and fresh rows forever stop at maxPages (SWEEP_MAX_PAGES)', async () => {
+    const cxone = pagedBy((_token, n) => ({ conversations: [row(`c${n}`)], nextPageToken: `T${n}` }));
+    const result = await sweep({ cxone, maxPages: 5 });
+    expect(result.ok).toBe(false);
+    expect(result.error?.message).toMatch(/after 5 pages \(SWEEP_MAX_PAGES\)/);
+    expect(cxone.calls).toBe(5);
+    expect(result.pages).toBe(5);
   });
 });

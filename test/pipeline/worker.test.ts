@@ -4,6 +4,7 @@ import { idempotencyKey } from '../../src/pipeline/evaluation.js';
 import type { Scorer } from '../../src/scoring/index.js';
 import { SERVICE_BUSY_TIMEOUT_MS, setBusyTimeout } from '../../src/store/db.js';
 import { pipelineHarness, tutorialKeywords } from '../support/harness.js';
+import { clientFor } from '../support/simulator.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 let h: Awaited<ReturnType<typeof pipelineHarness>>;
@@ -75,21 +76,57 @@ describe('worker', () => {
     expect(h.sim.callsOf('evaluation')).toHaveLength(1);
   });
 
-  it('retries 5xx with backoff and then submits', async () => {
+  it('a job whose first two calls answer 500 finishes in one job attempt', async () => {
     h.addConversation('c1');
-    h.sim.failNext('transcript', { status: 503 });
-    h.sim.failNext('evaluation', { status: 500, count: 2 });
+    h.sim.failNext('transcript', { status: 500, count: 2 });
     await h.worker('w1').runUntilIdle(1_000, { waitForTranscripts: true });
+    // Repeated inside the call: the job never backed off.
+    expect(h.jobs.get('c1')).toMatchObject({ state: 'submitted', attempts: 0 });
+    expect(h.sim.callsOf('transcript').map((e) => e.status)).toEqual([500, 500, 200]);
+  });
+
+  it('retries a 5xx that outlasts the quick repeats with backoff, and then submits', async () => {
+    h.addConversation('c1');
+    h.sim.failNext('transcript', { status: 503, count: 3 });
+    h.sim.failNext('evaluation', { status: 500, count: 3 });
+    await h.worker('w1').runUntilIdle(5_000, { waitForTranscripts: true });
     const job = h.jobs.get('c1')!;
     expect(job.state).toBe('submitted');
-    expect(job.attempts).toBe(3);
+    expect(job.attempts).toBe(2);
     expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
+  });
+
+  it('a job whose id cannot be sent (a row from before ids were checked) fails at once, nothing sent', async () => {
+    // `..` made GET /api/v2/conversations/../media/transcripts reach another endpoint, again and again.
+    // (A lone-surrogate id does not even read back from SQLite: the claim fails such a row as
+    // invalid_id, tested with the claim; here, the URL side.)
+    h.jobs.transaction(() => h.jobs.onSwept({ conversationId: '..', agentId: 'agent-1' }, Date.now()));
+    await h.worker('w1').runUntilIdle(1_000, { waitForTranscripts: true });
+    expect(h.jobs.get('..')).toMatchObject({ state: 'failed', reasonCode: 'rejected' });
+    expect(h.jobs.get('..')!.reason).toMatch(/^getTranscript: not sent: conversationId "\.\." must not be/);
+    expect(h.sim.callLog.filter((e) => e.call !== 'token')).toHaveLength(0);
+  });
+
+  it('a transcript larger than the answer cap fails the job with the reason, without retrying', async () => {
+    h.addConversation('c1');
+    h.sim.failNext('transcript', {
+      status: 200,
+      body: { transcript: [{ speaker: 'AGENT', text: 'x'.repeat(200_000) }] },
+    });
+    const cxone = clientFor(h.sim, h.url, { maxAnswerBytes: 64 * 1024 });
+    await h.worker('w1', { cxone }).runUntilIdle(1_000, { waitForTranscripts: true });
+    await cxone.close();
+    const job = h.jobs.get('c1')!;
+    expect(job).toMatchObject({ state: 'failed', reasonCode: 'too_large' });
+    expect(job.reason).toMatch(/answer larger than 0\.06 MB \(CXONE_MAX_ANSWER_MB\)/);
+    expect(h.sim.callsOf('transcript')).toHaveLength(1);
+    expect(h.sim.evaluations).toHaveLength(0);
   });
 
   it('gives up after MAX_ATTEMPTS transient failures', async () => {
     h.addConversation('c1');
     h.sim.failNext('transcript', { status: 500, count: 100 });
-    await h.worker('w1', { maxAttempts: 3 }).runUntilIdle(1_000, { waitForTranscripts: true });
+    await h.worker('w1', { maxAttempts: 3 }).runUntilIdle(5_000, { waitForTranscripts: true });
     const job = h.jobs.get('c1')!;
     expect(job).toMatchObject({ state: 'failed', reasonCode: 'attempts_exhausted', attempts: 3 });
     expect(job.reason).toMatch(/^gave up after 3 attempts: getTranscript: HTTP 500/);

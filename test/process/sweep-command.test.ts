@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { migrate, openStore } from '../../src/store/db.js';
 import {
   addConversations,
   exitWithin,
@@ -147,5 +148,73 @@ describe('npm run sweep', () => {
     // up about a second later, not after a whole CXONE_TIMEOUT_MS (8 s).
     const askedAt = fx.sim.callsOf('token')[0]!.at;
     expect(Date.now() - askedAt).toBeLessThan(4_000);
+  });
+  describe('a 429 that asked for a year, persisted by an earlier run', () => {
+    /** The database as a process that honoured `Retry-After: 31536000` left it. */
+    function pausedForAYear(): number {
+      const store = openStore(fx.dbPath);
+      migrate(store);
+      const until = Date.now() + 365 * 24 * 3_600_000;
+      store.sqlite
+        .prepare("INSERT INTO budget_state (scope, paused_until) VALUES ('tutorial', ?)")
+        .run(until);
+      store.close();
+      return until;
+    }
+
+    it('is honoured only up to CXONE_MAX_RETRY_AFTER_SECONDS: the sweep runs', async () => {
+      pausedForAYear();
+      addConversations(fx.sim, 2, 'after-pause');
+      const started = Date.now();
+      const child = spawnSweep(
+        await fx.settings({ CXONE_MAX_RETRY_AFTER_SECONDS: '2', SWEEP_CONNECT_TIMEOUT_SECONDS: '20' }),
+      );
+      const exit = await exitWithin(child, 30_000);
+      expect(exit?.code, child.stderr).toBe(0);
+      expect(fx.sim.evaluations).toHaveLength(2);
+      // Nothing went to CXone before the capped pause was over.
+      expect(fx.sim.callLog[0]!.at - started).toBeGreaterThanOrEqual(1_500);
+    });
+
+    it('a pause longer than the connect timeout: exit 3 saying "paused by CXone until", nothing sent', async () => {
+      pausedForAYear();
+      const child = spawnSweep(
+        await fx.settings({ CXONE_MAX_RETRY_AFTER_SECONDS: '600', SWEEP_CONNECT_TIMEOUT_SECONDS: '1' }),
+      );
+      const exit = await exitWithin(child, 15_000);
+      expect(exit?.code, child.stderr).toBe(3);
+      const lines = plainLines(child.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/paused by CXone until \d{4}-\d\d-\d\dT/);
+      expect(lines[0]).not.toMatch(/no answer/);
+      expect(fx.sim.callLog).toHaveLength(0);
+    });
+  });
+
+  it('conversations whose id cannot be one are skipped and counted in the summary', async () => {
+    addConversations(fx.sim, 2, 'fine');
+    for (const id of ['..', 'poison\ud800-x']) {
+      fx.sim.addConversation({
+        id,
+        agentId: 'agent-1',
+        type: 'voice',
+        startTime: Date.now() - 120_000,
+        endTime: Date.now() - 90_000,
+        transcript: [{ speaker: 'AGENT', text: 'hello', timestamp: '' }],
+      });
+    }
+    const child = spawnSweep(await fx.settings());
+    const exit = await exitWithin(child, 15_000);
+    expect(exit?.code, child.stderr).toBe(0);
+    expect(child.stdout.split('\n')[0]).toBe(
+      'sweep: 2 completed conversation(s) in the window, 2 new, 1 page(s), 2 skipped (an id that cannot be a conversation id)',
+    );
+    expect(fx.sim.evaluations).toHaveLength(2);
+    expect(
+      fx.sim
+        .callsOf('transcript')
+        .map((e) => e.conversationId)
+        .sort(),
+    ).toEqual(fx.sim.evaluations.map((e) => e.conversationId).sort());
   });
 });

@@ -315,6 +315,7 @@ describe('job rows', () => {
       ['exhausted', (id) => jobs.fail('w', id, { code: 'attempts_exhausted', reason: 'out' }, NOW)],
       ['rejected', (id) => jobs.fail('w', id, { code: 'rejected', reason: '422' }, NOW)],
       ['job-error', (id) => jobs.fail('w', id, { code: 'job_error', reason: 'bug, 8 times' }, NOW)],
+      ['too-large', (id) => jobs.fail('w', id, { code: 'too_large', reason: 'over 20 MB' }, NOW)],
     ];
     for (const [id, end] of ends) {
       leased(id);

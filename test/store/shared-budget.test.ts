@@ -186,5 +186,33 @@ it('while another process holds the database, a call waits with timers (the loop
   const until = (other.prepare('SELECT max(paused_until) AS u FROM budget_state').get() as { u: number }).u;
   expect(until).toBeGreaterThan(Date.now() - 1_000);
   other.close();
+});
+
+it('a persisted pause longer than maxPauseMs (a Retry-After of a year) is honoured only that long', async () => {
+  const clock = new ManualClock(1_000_000);
+  // Written by a process that honoured any Retry-After (an older version): a year.
+  const old = createSharedBudget({ path: t.path, maxPerMinute: 100, clock });
+  old.pauseUntil(clock.now() + 365 * 24 * 3_600_000, 'tutorial');
+  old.close();
+
+  // After a restart with the cap: the pause reads as at most five minutes, and is waited out.
+  const budget = createSharedBudget({ path: t.path, maxPerMinute: 100, clock, maxPauseMs: 300_000 });
+  expect(budget.pausedUntil('tutorial')).toBe(clock.now() + 300_000);
+  let granted = false;
+  const waiting = budget.acquire(undefined, 'tutorial').then(() => (granted = true));
+  await settle();
+  await clock.advance(299_000);
+  await settle();
+  expect(granted).toBe(false);
+  await clock.advance(2_000);
+  await waiting;
+  expect(granted).toBe(true);
+  // The row now says what was honoured, for `npm run status`.
+  const row = t.store.sqlite
+    .prepare("SELECT paused_until AS until FROM budget_state WHERE scope = 'tutorial'")
+    .get() as {
+    until: number;
+  };
+  expect(row.until).toBeLessThanOrEqual(1_000_000 + 300_000);
   budget.close();
 });
