@@ -1,44 +1,8 @@
-import { processOwner, readEnvironment, reportProblems } from './cli/env.js';
-import { EXIT, StartupError } from './cli/exit.js';
-import { systemClock } from './clock.js';
-import { loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { startService } from './service.js';
+/**
+ * The production start: `node dist/main.js` (the Docker image's CMD, `npm start`). Node itself is
+ * the process, so SIGTERM from `docker stop`, systemd or `kill PID` reaches the service directly and
+ * it drains and exits 0; behind `npm start`, npm sits in between. Same command as `qm start`.
+ */
+import { runCommand } from './cli/commands.js';
 
-/** `npm start`: settings → database → CXone → worker → HTTP. Problems at start-up: one line each, exit 2-4. */
-async function main(): Promise<void> {
-  const loaded = loadConfig(readEnvironment(), 'server');
-  if (!loaded.ok) return reportProblems(loaded.problems, EXIT.config);
-  const { config } = loaded;
-  const log = createLogger(config.logLevel);
-  const deps = { clock: systemClock, log, owner: processOwner('server') };
-
-  const service = await startService(config, deps);
-  let stopping: Promise<void> | undefined;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    log.info({ signal }, 'shutting down');
-    stopping = service.stop().then(
-      () => process.exit(EXIT.ok),
-      (error) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(EXIT.unexpected);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-
-  try {
-    await service.ready;
-  } catch (error) {
-    await service.stop().catch(() => undefined);
-    throw error;
-  }
-}
-
-main().catch((error: unknown) => {
-  if (error instanceof StartupError) return reportProblems(error.lines, error.exitCode);
-  process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-  process.exitCode = EXIT.unexpected;
-});
+await runCommand('start', process.argv.slice(2));

@@ -20,7 +20,7 @@ import { processOwner, reportProblems } from './env.js';
 import { EXIT, StartupError } from './exit.js';
 
 /**
- * `npm run demo`: the real service (HTTP ingest, SQLite queue, worker, sweep, CXone client) against
+ * `qm demo` (`npm run demo`): the real service (HTTP ingest, SQLite queue, worker, sweep, CXone client) against
  * the built-in CXone simulator, on loopback, with no credentials. Conversations end one after
  * another; CXone sends signed webhooks for most of them, misses some (the sweep finds those), makes
  * some transcripts late, and throws in a few faults. Evaluations are printed as CXone receives them.
@@ -227,8 +227,10 @@ async function main(): Promise<void> {
   if (twice > 0) process.exitCode = EXIT.unexpected;
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof StartupError) return reportProblems(error.lines, error.exitCode);
-  process.stderr.write(`demo failed: ${(error as Error)?.stack ?? String(error)}\n`);
-  process.exitCode = EXIT.unexpected;
-});
+export function run(): Promise<void> {
+  return main().catch((error: unknown) => {
+    if (error instanceof StartupError) return reportProblems(error.lines, error.exitCode);
+    process.stderr.write(`demo failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = EXIT.unexpected;
+  });
+}

@@ -3,11 +3,12 @@ import { loadOperatorConfig } from '../config.js';
 import { loadRubricFile } from '../rubric-file.js';
 import { type Job, JobStore } from '../store/jobs.js';
 import { formsOfConversation, openExistingStore } from '../store/reports.js';
+import type { CommandArgs } from './commands.js';
 import { readEnvironment, reportProblems } from './env.js';
 import { EXIT } from './exit.js';
 
 /**
- * `npm run requeue -- --failed | ID...`: gives failed (or, by id, skipped) conversations of the
+ * `qm requeue --failed | ID...` (`npm run requeue -- ...`): gives failed (or, by id, skipped) conversations of the
  * configured form another go, e.g. after fixing the QM form or the credentials. A running
  * `npm start` picks them up within seconds; or run `npm run sweep`, which also works what is due.
  *
@@ -16,18 +17,10 @@ import { EXIT } from './exit.js';
  * worked on); 1 when some id is unknown, already submitted or cannot be evaluated; 2 on a usage,
  * settings or database problem.
  */
-const USAGE = 'usage: npm run requeue -- --failed | CONVERSATION_ID...';
-
-function main(): void {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
-  const allFailed = args.includes('--failed');
-  const unknown = args.filter((a) => a.startsWith('-') && a !== '--failed');
-  const ids = args.filter((a) => !a.startsWith('-'));
-  if (unknown.length > 0) return void reportProblems([`unknown option ${unknown[0]}`, USAGE], EXIT.config);
-  if ((!allFailed && ids.length === 0) || (allFailed && ids.length > 0)) {
-    return void reportProblems([USAGE], EXIT.config);
-  }
+export function run(args: CommandArgs): void {
+  // Usage (--failed or ids, not both, no other flag) is checked by the dispatcher (./commands.ts).
+  const allFailed = args.values.failed === true;
+  const ids = args.positionals;
   const loaded = loadOperatorConfig(readEnvironment());
   if (!loaded.ok) return void reportProblems(loaded.problems, EXIT.config);
   const { config } = loaded;
@@ -109,5 +102,3 @@ function whyNot(
       };
   }
 }
-
-main();

@@ -1,5 +1,5 @@
 /**
- * `npm run rubric:test -- FILE...`: scores each rubric's labelled examples and compares every rule's
+ * `qm rubric:test FILE...` (`npm run rubric:test -- ...`): scores each rubric's labelled examples and compares every rule's
  * outcome with the reviewer's label. Prints each disagreement with its evidence and the agreement per
  * rule and overall. Exit code 0 when all agree, 1 on any disagreement or unreadable example, 2 on a usage
  * error or an invalid rubric.
@@ -13,15 +13,11 @@ import {
   scoreTranscript,
   type TranscriptLine,
 } from '../scoring/index.js';
+import type { CommandArgs } from './commands.js';
 
-const USAGE = 'usage: npm run rubric:test -- RUBRIC_FILE...';
-
-function main(files: string[]): void {
-  if (files.length === 0 || files.includes('--help') || files.includes('-h')) {
-    process.stderr.write(`${USAGE}\n`);
-    process.exitCode = files.length === 0 ? 2 : 0;
-    return;
-  }
+/** Usage (at least one file, no unknown flags, --help) is checked by the dispatcher (./commands.ts). */
+export function run(args: CommandArgs): void {
+  const files = args.positionals;
   let code = 0;
   for (const file of files) code = Math.max(code, testRubric(file));
   process.exitCode = code;
@@ -109,5 +105,3 @@ function testRubric(file: string): number {
   process.stdout.write(`${out.join('\n')}\n`);
   return agree === total && broken === 0 ? 0 : 1;
 }
-
-main(process.argv.slice(2));

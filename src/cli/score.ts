@@ -1,12 +1,11 @@
 /**
- * `npm run score -- [--rubric FILE] [--format json|table] FILE...`: scores conversation files with no
+ * `qm score [--rubric FILE] [--format json|table] FILE...` (`npm run score -- ...`): scores conversation files with no
  * network. Exit code 0 when every file scored, 1 when some file or line could not be read, 2 on a usage
  * error or an invalid rubric.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   evaluationComment,
   formatScore,
@@ -16,39 +15,20 @@ import {
   type ScoreResult,
   scoreTranscript,
 } from '../scoring/index.js';
+import type { CommandArgs } from './commands.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEFAULT_RUBRIC = resolve(REPO_ROOT, 'rubrics/tutorial.yaml');
-
-const USAGE = 'usage: npm run score -- [--rubric FILE] [--format json|table] FILE...';
 
 function fail(lines: string[], code: number): void {
   for (const line of lines) process.stderr.write(`${line}\n`);
   process.exitCode = code;
 }
 
-function main(argv: string[]): void {
-  let args: ReturnType<typeof parseCli>;
-  try {
-    args = parseCli(argv);
-  } catch (e) {
-    fail([(e as Error).message, USAGE], 2);
-    return;
-  }
-  if (args.values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+/** Flags, their values and the file count are checked by the dispatcher (./commands.ts). */
+export function run(args: CommandArgs): void {
   const format = args.values.format ?? (process.stdout.isTTY ? 'table' : 'json');
-  if (format !== 'json' && format !== 'table') {
-    fail([`--format must be json or table, not '${format}'`, USAGE], 2);
-    return;
-  }
-  if (args.positionals.length === 0) {
-    fail(['no conversation files given', USAGE], 2);
-    return;
-  }
-  const rubricPath = args.values.rubric ?? DEFAULT_RUBRIC;
+  const rubricPath = typeof args.values.rubric === 'string' ? args.values.rubric : DEFAULT_RUBRIC;
   let rubricText: string;
   try {
     rubricText = readFileSync(rubricPath, 'utf8');
@@ -94,18 +74,6 @@ function main(argv: string[]): void {
   if (failed) process.exitCode = 1;
 }
 
-function parseCli(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      rubric: { type: 'string', short: 'r' },
-      format: { type: 'string', short: 'f' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}
-
 function toJson(rubric: Rubric, id: string, file: string, result: ScoreResult) {
   return {
     id,
@@ -141,5 +109,3 @@ function toTable(rubric: Rubric, id: string, result: ScoreResult): string {
   }
   return `${out.join('\n')}\n\n`;
 }
-
-main(process.argv.slice(2));

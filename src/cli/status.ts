@@ -1,17 +1,18 @@
 import { systemClock } from '../clock.js';
 import { loadOperatorConfig } from '../config.js';
 import { openExistingStore, readStatusReport, type StatusReport } from '../store/reports.js';
+import type { CommandArgs } from './commands.js';
 import { readEnvironment, reportProblems } from './env.js';
 import { EXIT } from './exit.js';
 
 /**
- * `npm run status`: what the queue holds, read-only, from DATABASE_PATH. For operators: how many
+ * `qm status` (`npm run status`): what the queue holds, read-only, from DATABASE_PATH. For operators: how many
  * conversations are in each state, what failed and why, what is waiting and since when, how the last
  * sweeps went, and whether CXone asked us to wait. `--json` prints one JSON object instead.
  * It never creates a database: a wrong path, a file that is not the service's database, one not
  * migrated yet or one it cannot read is one line on stderr, exit 2.
  */
-function main(): void {
+export function run(args: CommandArgs): void {
   // Only the database path matters here; do not insist on credentials to read a file.
   const loaded = loadOperatorConfig(readEnvironment());
   if (!loaded.ok) return void reportProblems(loaded.problems, EXIT.config);
@@ -32,7 +33,7 @@ function main(): void {
     opened.store.close();
   }
 
-  if (process.argv.includes('--json')) {
+  if (args.values.json) {
     process.stdout.write(`${JSON.stringify({ database: path, ...report })}\n`);
     return;
   }
@@ -76,5 +77,3 @@ function render(path: string, report: StatusReport): string[] {
   out.push('', `webhook deliveries recorded: ${events.n} (last ${time(events.last)})`);
   return out;
 }
-
-main();

@@ -9,7 +9,7 @@ import { processOwner, readEnvironment, reportProblems } from './env.js';
 import { EXIT, StartupError } from './exit.js';
 
 /**
- * `npm run sweep`: one reconciliation pass, then works what it found (and anything already due)
+ * `qm sweep` (`npm run sweep`): one reconciliation pass, then works what it found (and anything already due)
  * until nothing runnable is left. Logs go to stderr as JSON; the summary goes to stdout.
  * Safe next to `npm start` on the same database: jobs are leased, the call budget is shared.
  */
@@ -115,8 +115,10 @@ function sweepFailure(error: CxoneError, pausedUntil: number | null): StartupErr
   return new StartupError([`sweep failed: ${why} (${error.message})`], EXIT.unreachable);
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof StartupError) return reportProblems(error.lines, error.exitCode);
-  process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-  process.exitCode = EXIT.unexpected;
-});
+export function run(): Promise<void> {
+  return main().catch((error: unknown) => {
+    if (error instanceof StartupError) return reportProblems(error.lines, error.exitCode);
+    process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = EXIT.unexpected;
+  });
+}

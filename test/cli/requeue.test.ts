@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { JobStore } from '../../src/store/jobs.js';
 import { tempStore } from '../support/db.js';
+import { runQm } from '../support/process.js';
 
 let t: ReturnType<typeof tempStore>;
 beforeEach(() => {
@@ -12,16 +12,7 @@ beforeEach(() => {
 afterEach(() => t.cleanup());
 
 const requeue = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/requeue.ts', ...args], {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      DATABASE_PATH: t.path,
-      QM_FORM_ID: 'form-1',
-      ...env,
-    },
-  });
+  runQm(['requeue', ...args], { env: { DATABASE_PATH: t.path, QM_FORM_ID: 'form-1', ...env } });
 
 it("npm run requeue -- --failed puts the form's failed conversations back in the queue", () => {
   const jobs = new JobStore(t.store, 'form-1');
@@ -39,7 +30,7 @@ it("npm run requeue -- --failed puts the form's failed conversations back in the
 it('without arguments it prints its usage and exits 2', () => {
   const run = requeue([]);
   expect(run.status).toBe(2);
-  expect(run.stderr).toMatch(/^usage: npm run requeue/);
+  expect(run.stderr).toMatch(/usage: qm requeue --failed \| CONVERSATION_ID/);
 });
 
 it('a wrong DATABASE_PATH creates nothing: one line, exit 2', () => {

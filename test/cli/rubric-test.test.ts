@@ -1,17 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runQm } from '../support/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 function run(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/rubric-test.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const r = runQm(['rubric:test', ...args], { cwd: ROOT });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

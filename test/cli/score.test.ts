@@ -1,19 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runQm } from '../support/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 function run(args: string[], cwd = ROOT) {
-  // tsx resolved from the repository, so the command can run from any directory.
-  const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  const r = spawnSync(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/score.ts'), ...args], {
-    cwd,
-    encoding: 'utf8',
-  });
+  const r = runQm(['score', ...args], { cwd });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

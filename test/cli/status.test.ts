@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobStore } from '../../src/store/jobs.js';
 import { SweepStore } from '../../src/store/sweeps.js';
 import { tempStore } from '../support/db.js';
+import { runQm } from '../support/process.js';
 
 let t: ReturnType<typeof tempStore>;
 beforeEach(() => {
@@ -14,10 +14,7 @@ beforeEach(() => {
 afterEach(() => t.cleanup());
 
 function status(args: string[] = [], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/status.ts', ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_PATH: t.path, ...env },
-  });
+  return runQm(['status', ...args], { env: { DATABASE_PATH: t.path, ...env } });
 }
 
 it('shows jobs by state, failures with their reasons, waiting work and the last sweeps', () => {

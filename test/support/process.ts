@@ -1,15 +1,19 @@
 /**
- * Process tests: spawns the real commands (`npm start` = src/main.ts, `npm run sweep` =
- * src/cli/sweep.ts) as child processes with a clean environment, against a CXone simulator that runs
+ * Process tests: spawns the real commands (`qm start` = src/main.ts, `qm sweep`, ... through
+ * src/cli/qm.ts) as child processes with a clean environment, against a CXone simulator that runs
  * in the test process. Every child is registered so `killChildren()` (in afterEach) leaves none behind.
+ *
+ * They run the TypeScript source through tsx, never the repository's dist/: that may be stale (built
+ * before the last edit), and a test must exercise the code as it is. The one test of the compiled
+ * production start builds its own fresh copy first (`buildProduction`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach } from 'vitest';
 import {
@@ -24,6 +28,12 @@ import {
 import { waitFor } from './wait.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** tsx's loader by absolute URL, so a child can run the source from any working directory. */
+const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+
+/** The `qm` bin's source: `qm ARGS` is `node --import tsx src/cli/qm.ts ARGS` here. */
+export const QM_SOURCE = join(REPO_ROOT, 'src/cli/qm.ts');
 
 /** A port nobody listens on right now (listen on 0, read it, close). */
 export function freePort(): Promise<number> {
@@ -60,9 +70,14 @@ export interface Child {
 
 const children = new Set<Child>();
 
-function spawnTs(script: string, env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: REPO_ROOT,
+function spawnTs(script: string, args: string[], env: Record<string, string>): Child {
+  return spawnChild(['--import', TSX_LOADER, script, ...args], env, REPO_ROOT);
+}
+
+/** `node NODE_ARGS` in `cwd`, registered for `killChildren()`. */
+export function spawnChild(nodeArgs: string[], env: Record<string, string>, cwd: string): Child {
+  const proc = spawn(process.execPath, nodeArgs, {
+    cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -119,14 +134,62 @@ function spawnTs(script: string, env: Record<string, string>): Child {
   return child;
 }
 
-/** `npm start`. */
+/** `npm start` / `node dist/main.js`, from the source. */
 export function spawnService(env: Record<string, string>): Child {
-  return spawnTs('src/main.ts', env);
+  return spawnTs('src/main.ts', [], env);
 }
 
-/** `npm run sweep`. */
+/** `qm sweep`, from the source. */
 export function spawnSweep(env: Record<string, string>): Child {
-  return spawnTs('src/cli/sweep.ts', env);
+  return spawnTs(QM_SOURCE, ['sweep'], env);
+}
+
+/**
+ * `qm ARGS...` from the source, run to completion: for commands that finish on their own. `cwd`
+ * defaults to the repository; `env` is the whole environment of the child (PATH and HOME added).
+ */
+export function runQm(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', TSX_LOADER, QM_SOURCE, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    encoding: 'utf8',
+    env: minimalEnv(options.env ?? {}),
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * A fresh production build of the current source, laid out as the Docker image and an `npm ci`
+ * checkout have it: `dist/` (compiled by the project's own build config, into a temp folder so a
+ * developer's dist/ is neither trusted nor touched) beside package.json, drizzle/, rubrics/ and
+ * node_modules/ (links to the repository's). Answers the folder: run `node dist/main.js` there.
+ * Built once per test file; removed at exit.
+ */
+let production: string | undefined;
+export function buildProduction(): string {
+  if (production) return production;
+  const dir = mkdtempSync(join(tmpdir(), 'qm-build-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  // --noCheck: the type check is `npm run typecheck`'s job; this only needs the emitted JavaScript.
+  execFileSync(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(REPO_ROOT, 'tsconfig.build.json'),
+      '--outDir',
+      join(dir, 'dist'),
+      '--noCheck',
+    ],
+    { stdio: 'pipe' },
+  );
+  for (const entry of ['package.json', 'drizzle', 'rubrics', 'node_modules']) {
+    symlinkSync(join(REPO_ROOT, entry), join(dir, entry));
+  }
+  production = dir;
+  return dir;
 }
 
 /** Kills (SIGKILL) every child still running and waits for them. For afterEach. */
