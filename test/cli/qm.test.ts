@@ -1,0 +1,91 @@
+/**
+ * The `qm` bin's dispatcher (src/cli/commands.ts), through the real process: every registered
+ * command answers --help with its usage and does nothing else, an unknown flag is a usage error
+ * (exit 2) that does nothing either, and the output of a command is only its own (pipeable).
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/cli/commands.js';
+import { tempStore } from '../support/db.js';
+import { runQm } from '../support/process.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'qm-cli-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Settings under which each command would do real work at once: a database in the (empty) working
+ * folder, a CXone nobody answers, a port. If --help or a bad flag let a command run, it would create
+ * the database or listen, and leave files behind.
+ */
+const workingSettings = () => ({
+  DATABASE_PATH: join(dir, 'data', 'qm.sqlite'),
+  CXONE_BASE_URL: 'http://127.0.0.1:9',
+  CXONE_CLIENT_ID: 'id',
+  CXONE_CLIENT_SECRET: 'secret',
+  QM_FORM_ID: 'form-1',
+  WEBHOOK_SECRET: `whsec_${Buffer.from('x'.repeat(24)).toString('base64')}`,
+  PORT: '0',
+  SWEEP_CONNECT_TIMEOUT_SECONDS: '1',
+});
+
+describe.each(Object.keys(COMMANDS))('qm %s', (name) => {
+  it('--help prints its usage on stdout, exits 0 and does nothing else', () => {
+    const r = runQm([name, '--help'], { cwd: dir, env: workingSettings() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.startsWith(`usage: qm ${name}`)).toBe(true);
+    expect(r.stdout).toMatch(/Exit codes: 0/);
+    expect(r.stderr).toBe('');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('an unknown flag is a usage error: exit 2, the usage line, nothing done', () => {
+    const r = runQm([name, '--no-such-flag'], { cwd: dir, env: workingSettings() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/'--no-such-flag'/);
+    expect(r.stderr).toMatch(new RegExp(`usage: qm ${name.replace(':', '\\:')}`));
+    expect(r.stdout).toBe('');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('qm', () => {
+  it('lists every command with --help and exits 0; an unknown command or none is exit 2', () => {
+    const help = runQm(['--help']);
+    expect(help.code).toBe(0);
+    for (const name of Object.keys(COMMANDS)) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    expect(runQm(['help', 'score']).stdout.startsWith('usage: qm score')).toBe(true);
+
+    for (const args of [[], ['nope'], ['constructor'], ['--bogus'], ['help', 'nope']]) {
+      const r = runQm(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/usage: qm COMMAND/);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('refuses a bad option value or a missing argument before doing anything', () => {
+    const format = runQm(['score', '--format', 'xml', 'x.json']);
+    expect(format.code).toBe(2);
+    expect(format.stderr).toMatch(/--format must be json or table, not 'xml'/);
+    expect(runQm(['score']).stderr).toMatch(/no FILE given/);
+    expect(runQm(['status', 'extra']).code).toBe(2);
+    expect(runQm(['requeue']).stderr).toMatch(/give --failed or conversation ids/);
+  });
+
+  it('status --json prints exactly one JSON document on stdout (pipeable into jq)', () => {
+    const t = tempStore();
+    try {
+      const r = runQm(['status', '--json'], { env: { DATABASE_PATH: t.path } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.endsWith('}\n')).toBe(true);
+      expect(JSON.parse(r.stdout)).toMatchObject({ database: t.path });
+    } finally {
+      t.cleanup();
+    }
+  });
+});
