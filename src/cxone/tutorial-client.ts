@@ -90,7 +90,7 @@ const tokenRefused: ErrorMapping = ({ status, text }) => {
 const transcriptNotReady: ErrorMapping = ({ status }) => (status === 404 ? { kind: 'not_ready' } : undefined);
 
 /**
- * The client of the tutorial API (contract section 1): one per process. Its token comes from the
+ * The client of the tutorial API (docs/contract.md section 1): one per process. Its token comes from the
  * client credentials grant; everything else (the budget, timeouts, 429s, the 401 repeat, errors as
  * values, redaction) is the api-caller's, with one budget scope for every call: the tutorial API is
  * one API, so a 429 from any of its calls pauses them all.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The tutorial API on the wire (contract section 1): its paths, the scopes its client asks for, and
+ * The tutorial API on the wire (docs/contract.md section 1): its paths, the scopes its client asks for, and
  * the shapes of its answers. The tutorial client speaks it and the simulator serves it, so both read
  * it from here. Unknown fields are ignored; missing or mistyped ones are a bad_response naming the field.
  */
@@ -16,7 +16,7 @@ export interface CxonePaths {
   evaluations: string;
 }
 
-/** The paths of the contract; settings (CXONE_*_PATH) may move them when the platform does. */
+/** The paths of docs/contract.md section 1; settings (CXONE_*_PATH) may move them when the platform does. */
 export const DEFAULT_CXONE_PATHS: CxonePaths = {
   token: '/oauth/token',
   conversationsQuery: '/api/v2/conversations/details/query',

@@ -61,7 +61,7 @@ export interface QmForm {
   sections: { sectionId: string; name: string; items: QmFormItem[] }[];
 }
 
-/** The evaluation body exactly as the contract shows it (snake_case on the wire). */
+/** The evaluation body exactly as docs/contract.md section 1 shows it (snake_case on the wire). */
 export interface EvaluationBody {
   form_id: string;
   agent_id: string;

@@ -1,5 +1,5 @@
 /**
- * The shape of a CXone webhook body (contract section 3). Only called on bodies whose signature was
+ * The shape of a CXone webhook body (docs/contract.md section 3). Only called on bodies whose signature was
  * already verified. Unknown event types are accepted with any object `data`, so a platform that adds
  * event types does not see its deliveries refused and retried forever.
  */

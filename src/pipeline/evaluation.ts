@@ -11,7 +11,7 @@ export type FormMapping =
 export type MappingResult = { ok: true; mapping: FormMapping } | { ok: false; problems: string[] };
 
 /**
- * Maps rules to form items as the contract says: the item a rule names (section_id/item_id), else
+ * Maps rules to form items as docs/contract.md section 2 says: the item a rule names (section_id/item_id), else
  * the form item whose name equals the rule's name ignoring case. Every rule that fits no item is
  * named, so the service can refuse to start with the whole list at once.
  */

@@ -8,7 +8,7 @@ import type { EvaluationBody } from '../cxone/types.js';
 import type { TranscriptLine } from '../domain/transcript.js';
 
 /**
- * An in-memory CXone speaking exactly the contract's API (section 1), for tests, the demo and the
+ * An in-memory CXone speaking exactly the API of docs/contract.md section 1, for tests, the demo and the
  * benchmarks. It is deliberately strict where the real API is (credentials, ids on the form, score
  * ranges, Idempotency-Key) and lets tests inject the faults the service must survive.
  */
@@ -133,7 +133,7 @@ function errorBody(code: string, message: string, details?: string[]) {
   return { error: { code, message, ...(details ? { details } : {}) } };
 }
 
-/** Hono path syntax for a contract path template: `{conversationId}` -> `:conversationId`. */
+/** Hono path syntax for a path template of docs/contract.md section 1: `{conversationId}` -> `:conversationId`. */
 function route(template: string): string {
   return template.replace(/\{(\w+)\}/g, ':$1');
 }

@@ -4,7 +4,7 @@ import { signWebhook } from '../http/signature.js';
 
 /**
  * CXone's side of the webhooks, for the demo, the benchmarks and the process tests: builds events in
- * the contract's shape and delivers them signed as a Standard Webhooks sender does.
+ * the shape of docs/contract.md section 3 and delivers them signed as a Standard Webhooks sender does.
  */
 
 export interface ConversationEventData {

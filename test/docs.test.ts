@@ -1,0 +1,55 @@
+/**
+ * The repository's own documents are complete and self-contained: docs/contract.md and the README
+ * name every setting and every command, and nothing points at files outside the repository, which a
+ * user who cloned it does not have.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../src/cli/commands.js';
+import { SETTING_NAMES } from '../src/config.js';
+import { REPO_ROOT } from './support/process.js';
+
+const read = (file: string) => readFileSync(join(REPO_ROOT, file), 'utf8');
+
+/** Every text file of the repository, without what is installed, built or generated. */
+function repositoryFiles(dir = REPO_ROOT): string[] {
+  const skip = new Set(['node_modules', 'dist', 'data', 'coverage', '.git']);
+  return readdirSync(dir).flatMap((name) => {
+    if (skip.has(name)) return [];
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? repositoryFiles(path) : [path];
+  });
+}
+
+describe('docs/contract.md', () => {
+  const contract = read('docs/contract.md');
+
+  it('documents every setting and every command', () => {
+    for (const name of SETTING_NAMES) expect(contract, name).toContain(`\`${name}\``);
+    for (const name of Object.keys(COMMANDS)) expect(contract, name).toContain(`\`qm ${name}`);
+  });
+
+  it("keeps the shared contract's section numbers 1-6, in order", () => {
+    const numbers = [...contract.matchAll(/^## (\d+)\. /gm)].map((m) => Number(m[1]));
+    expect(numbers.slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
+
+describe('README', () => {
+  it('lists every command of the qm bin', () => {
+    const readme = read('README.md');
+    for (const name of Object.keys(COMMANDS)) expect(readme, name).toContain(`\`qm ${name}`);
+  });
+});
+
+it("nothing in the repository points at the development team's folder beside it", () => {
+  // Spelt in pieces so that this file does not match itself.
+  const folder = ['sha', 'red'].join('');
+  const outside = new RegExp(`(\\.\\./|/work/)${folder}\\b`);
+  const offenders = repositoryFiles()
+    .filter((file) => !file.endsWith('package-lock.json'))
+    .filter((file) => outside.test(readFileSync(file, 'latin1')))
+    .map((file) => relative(REPO_ROOT, file));
+  expect(offenders).toEqual([]);
+});
