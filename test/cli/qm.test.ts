@@ -36,7 +36,7 @@ const workingSettings = () => ({
 describe.each(Object.keys(COMMANDS))('qm %s', (name) => {
   it('--help prints its usage on stdout, exits 0 and does nothing else', () => {
     const r = runQm([name, '--help'], { cwd: dir, env: workingSettings() });
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.startsWith(`usage: qm ${name}`)).toBe(true);
     expect(r.stdout).toMatch(/Exit codes: 0/);
     expect(r.stderr).toBe('');
@@ -45,7 +45,7 @@ describe.each(Object.keys(COMMANDS))('qm %s', (name) => {
 
   it('an unknown flag is a usage error: exit 2, the usage line, nothing done', () => {
     const r = runQm([name, '--no-such-flag'], { cwd: dir, env: workingSettings() });
-    expect(r.code).toBe(2);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/'--no-such-flag'/);
     expect(r.stderr).toMatch(new RegExp(`usage: qm ${name.replace(':', '\\:')}`));
     expect(r.stdout).toBe('');
@@ -56,13 +56,13 @@ describe.each(Object.keys(COMMANDS))('qm %s', (name) => {
 describe('qm', () => {
   it('lists every command with --help and exits 0; an unknown command or none is exit 2', () => {
     const help = runQm(['--help']);
-    expect(help.code).toBe(0);
+    expect(help.status).toBe(0);
     for (const name of Object.keys(COMMANDS)) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     expect(runQm(['help', 'score']).stdout.startsWith('usage: qm score')).toBe(true);
 
     for (const args of [[], ['nope'], ['constructor'], ['--bogus'], ['help', 'nope']]) {
       const r = runQm(args);
-      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/usage: qm COMMAND/);
       expect(r.stdout).toBe('');
     }
@@ -70,10 +70,10 @@ describe('qm', () => {
 
   it('refuses a bad option value or a missing argument before doing anything', () => {
     const format = runQm(['score', '--format', 'xml', 'x.json']);
-    expect(format.code).toBe(2);
+    expect(format.status).toBe(2);
     expect(format.stderr).toMatch(/--format must be json or table, not 'xml'/);
     expect(runQm(['score']).stderr).toMatch(/no FILE given/);
-    expect(runQm(['status', 'extra']).code).toBe(2);
+    expect(runQm(['status', 'extra']).status).toBe(2);
     expect(runQm(['requeue']).stderr).toMatch(/give --failed or conversation ids/);
   });
 
@@ -81,7 +81,7 @@ describe('qm', () => {
     const t = tempStore();
     try {
       const r = runQm(['status', '--json'], { env: { DATABASE_PATH: t.path } });
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.status, r.stderr).toBe(0);
       expect(r.stdout.endsWith('}\n')).toBe(true);
       expect(JSON.parse(r.stdout)).toMatchObject({ database: t.path });
     } finally {
