@@ -54,27 +54,36 @@ describe.each(Object.keys(COMMANDS))('qm %s', (name) => {
 });
 
 describe('qm', () => {
-  it('lists every command with --help and exits 0; an unknown command or none is exit 2', () => {
+  it('lists every command with --help and exits 0', () => {
     const help = runQm(['--help']);
     expect(help.status).toBe(0);
     for (const name of Object.keys(COMMANDS)) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     expect(runQm(['help', 'score']).stdout.startsWith('usage: qm score')).toBe(true);
+  });
 
-    for (const args of [[], ['nope'], ['constructor'], ['--bogus'], ['help', 'nope']]) {
+  // One process each: under load a spawn takes seconds, and each case gets its own time limit.
+  it.each([[[]], [['nope']], [['constructor']], [['--bogus']], [['help', 'nope']]])(
+    'qm %j: no or an unknown command is exit 2 with the list of commands',
+    (args: string[]) => {
       const r = runQm(args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/usage: qm COMMAND/);
       expect(r.stdout).toBe('');
-    }
-  });
+    },
+  );
 
-  it('refuses a bad option value or a missing argument before doing anything', () => {
-    const format = runQm(['score', '--format', 'xml', 'x.json']);
-    expect(format.status).toBe(2);
-    expect(format.stderr).toMatch(/--format must be json or table, not 'xml'/);
-    expect(runQm(['score']).stderr).toMatch(/no FILE given/);
-    expect(runQm(['status', 'extra']).status).toBe(2);
-    expect(runQm(['requeue']).stderr).toMatch(/give --failed or conversation ids/);
+  it.each([
+    [['score', '--format', 'xml', 'x.json'], /--format must be json or table, not 'xml'/],
+    [['score', '--rubric'], /argument missing/],
+    [['score'], /no FILE given/],
+    [['status', 'extra'], /Unexpected argument 'extra'/],
+    [['requeue'], /give --failed or conversation ids/],
+    [['requeue', '--failed', 'c-1'], /not both/],
+  ])('qm %j: a bad option value or argument is exit 2 before anything is done', (args, message) => {
+    const r = runQm(args as string[], { cwd: dir, env: workingSettings() });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('status --json prints exactly one JSON document on stdout (pipeable into jq)', () => {
