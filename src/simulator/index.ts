@@ -1,3 +1,4 @@
+export * from './machinery.js';
 export * from './sample-data.js';
 export * from './service-settings.js';
 export * from './simulator.js';

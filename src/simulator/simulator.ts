@@ -1,11 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { type HttpBindings, serve } from '@hono/node-server';
+import type { HttpBindings } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { type Clock, systemClock } from '../clock.js';
 import { type CxonePaths, DEFAULT_CXONE_PATHS } from '../cxone/tutorial-wire.js';
 import type { EvaluationBody } from '../cxone/types.js';
 import type { TranscriptLine } from '../domain/transcript.js';
+import {
+  type BaseCallLogEntry,
+  createSimulatorMachinery,
+  listenSimulator,
+  type RunningSimulator,
+} from './machinery.js';
 
 /**
  * An in-memory CXone speaking exactly the API of docs/contract.md section 1, for tests, the demo and the
@@ -50,31 +55,10 @@ export interface StoredEvaluation {
   createdAt: number;
 }
 
-export interface CallLogEntry {
-  call: SimulatedCall;
-  /** When the request arrived (simulator clock, epoch ms). */
-  at: number;
-  /** Status answered; 0 while unanswered, and for hung or dropped requests. */
-  status: number;
+export interface CallLogEntry extends BaseCallLogEntry<SimulatedCall> {
   conversationId?: string;
   formId?: string;
   idempotencyKey?: string;
-  /** The client went away before an answer (timeout abort, or a hang). */
-  clientClosed?: boolean;
-  /** The simulator cut the connection on purpose (dropResponseAfterCommitNext). */
-  dropped?: boolean;
-  /** Client's port, when served over HTTP: equal ports mean a reused keep-alive connection. */
-  remotePort?: number;
-}
-
-export interface FailureSpec {
-  status: number;
-  /** How many of the next calls of this kind fail. Default 1. */
-  count?: number;
-  /** Retry-After header: seconds (number) or an HTTP date / any raw string. */
-  retryAfter?: number | string;
-  /** Body: a string is sent as is, anything else as JSON. Default `{"error": {...}}`. */
-  body?: unknown;
 }
 
 export interface CxoneSimulatorOptions {
@@ -114,13 +98,6 @@ export const DEFAULT_SIMULATOR_FORM: SimulatorForm = {
   ],
 };
 
-export interface RunningSimulator {
-  url: string;
-  close(): Promise<void>;
-}
-
-const WINDOW_MS = 60_000;
-
 function toIso(value: string | number): string {
   return typeof value === 'number' ? new Date(value).toISOString() : value;
 }
@@ -138,24 +115,6 @@ function route(template: string): string {
   return template.replace(/\{(\w+)\}/g, ':$1');
 }
 
-async function preciseSleep(ms: number): Promise<void> {
-  const until = performance.now() + ms;
-  if (ms > 2) await new Promise((r) => setTimeout(r, ms - 2));
-  while (performance.now() < until) await new Promise((r) => setImmediate(r));
-}
-
-/** Largest number of entries whose `at` falls in any half-open window [t, t + windowMs). */
-export function maxCallsInAnyWindow(entries: readonly { at: number }[], windowMs = WINDOW_MS): number {
-  const times = entries.map((e) => e.at).sort((a, b) => a - b);
-  let best = 0;
-  let start = 0;
-  for (let end = 0; end < times.length; end++) {
-    while (times[end]! - times[start]! >= windowMs) start++;
-    best = Math.max(best, end - start + 1);
-  }
-  return best;
-}
-
 export function createCxoneSimulator(options: CxoneSimulatorOptions = {}) {
   const clock = options.clock ?? systemClock;
   const clientId = options.clientId ?? 'sim-client';
@@ -163,110 +122,49 @@ export function createCxoneSimulator(options: CxoneSimulatorOptions = {}) {
   const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
   const pageSizeCap = options.pageSizeCap ?? 100;
   const paths = options.paths ?? DEFAULT_CXONE_PATHS;
-  let latencyMs = options.latencyMs ?? 0;
-  const callLatencyMs = new Map<SimulatedCall, number>();
-
   const forms = new Map<string, SimulatorForm>();
   for (const form of options.forms ?? [DEFAULT_SIMULATOR_FORM]) forms.set(form.id, form);
   const conversations = new Map<string, SimulatorConversation>();
   const tokens = new Map<string, { expiresAt: number; scope: string }>();
   const evaluations: StoredEvaluation[] = [];
   const byIdempotencyKey = new Map<string, StoredEvaluation>();
-  const callLog: CallLogEntry[] = [];
-  const failures = new Map<SimulatedCall, (FailureSpec & { remaining: number })[]>();
-  const hangs = new Map<SimulatedCall, number>();
   let dropAfterCommit = 0;
   let evaluationSeq = 0;
 
   const app = new Hono<{ Bindings: HttpBindings }>();
 
-  /** Entries that count against the simulator's own rate limit: calls it actually served. */
-  function servedInLastMinute(now: number): CallLogEntry[] {
-    return callLog.filter((e) => e.at > now - WINDOW_MS && e.status !== 429 && e.at <= now);
-  }
+  const machinery = createSimulatorMachinery<SimulatedCall, CallLogEntry>({
+    clock,
+    ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
+    ...(options.preciseLatency !== undefined ? { preciseLatency: options.preciseLatency } : {}),
+    ...(options.rateLimitPerMinute !== undefined ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
+    rateLimited: (c, _call, seconds) => {
+      c.header('retry-after', String(seconds));
+      return c.json(errorBody('rate_limited', 'Too many requests'), 429);
+    },
+    failureBody: (_call, status) => errorBody('injected', `Injected failure ${status}`),
+  });
+  const { untilClientCloses } = machinery;
 
-  /** Waits until the client goes away (or forever, when there is no socket, as with app.request()). */
-  function untilClientCloses(c: Context, entry: CallLogEntry): Promise<Response> {
-    return new Promise((resolve) => {
-      const signal = c.req.raw.signal;
-      const done = () => {
-        entry.clientClosed = true;
-        resolve(new Response(null, { status: 499 }));
-      };
-      if (signal.aborted) done();
-      else signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  /**
-   * Everything every call goes through: log, latency, rate limit, injected faults, then (for API
-   * calls) the bearer token. Answers a Response to send instead of the handler's, or undefined.
-   */
-  async function gate(
-    c: Context,
-    call: SimulatedCall,
-    entry: CallLogEntry,
-    authenticated: boolean,
-  ): Promise<Response | undefined> {
-    const delay = callLatencyMs.get(call) ?? latencyMs;
-    if (delay > 0) await (options.preciseLatency ? preciseSleep(delay) : clock.sleep(delay));
-
-    const hang = hangs.get(call) ?? 0;
-    if (hang > 0) {
-      hangs.set(call, hang - 1);
-      return untilClientCloses(c, entry);
-    }
-
-    if (options.rateLimitPerMinute !== undefined) {
-      const now = clock.now();
-      const served = servedInLastMinute(now).filter((e) => e !== entry);
-      if (served.length >= options.rateLimitPerMinute) {
-        const oldest = Math.min(...served.map((e) => e.at));
-        const seconds = Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000));
-        c.header('retry-after', String(seconds));
-        return c.json(errorBody('rate_limited', 'Too many requests'), 429);
-      }
-    }
-
-    const queue = failures.get(call);
-    const failure = queue?.[0];
-    if (failure) {
-      failure.remaining--;
-      if (failure.remaining <= 0) queue!.shift();
-      if (failure.retryAfter !== undefined) c.header('retry-after', String(failure.retryAfter));
-      const body = failure.body ?? errorBody('injected', `Injected failure ${failure.status}`);
-      if (typeof body === 'string') return c.body(body, failure.status as 500);
-      return c.json(body as object, failure.status as 500);
-    }
-
-    if (authenticated) {
-      const header = c.req.header('authorization') ?? '';
-      const match = /^Bearer (.+)$/.exec(header);
-      const held = match ? tokens.get(match[1]!) : undefined;
-      if (!held || held.expiresAt <= clock.now()) {
-        c.header('www-authenticate', 'Bearer error="invalid_token"');
-        return c.json(errorBody('invalid_token', 'The access token is missing, expired or revoked'), 401);
-      }
+  /** The bearer token of an API call: held and not expired, or a 401. */
+  function authenticate(c: Context): Response | undefined {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer (.+)$/.exec(header);
+    const held = match ? tokens.get(match[1]!) : undefined;
+    if (!held || held.expiresAt <= clock.now()) {
+      c.header('www-authenticate', 'Bearer error="invalid_token"');
+      return c.json(errorBody('invalid_token', 'The access token is missing, expired or revoked'), 401);
     }
     return undefined;
   }
 
-  /** Wraps a handler so every answer lands in the call log with its status. */
   function handle(
     call: SimulatedCall,
     authenticated: boolean,
     describe: (c: Context) => Partial<CallLogEntry>,
     handler: (c: Context, entry: CallLogEntry) => Promise<Response> | Response,
   ) {
-    return async (c: Context) => {
-      const entry: CallLogEntry = { call, at: clock.now(), status: 0, ...describe(c) };
-      const remotePort = (c.env as HttpBindings | undefined)?.incoming?.socket?.remotePort;
-      if (remotePort !== undefined) entry.remotePort = remotePort;
-      callLog.push(entry);
-      const response = (await gate(c, call, entry, authenticated)) ?? (await handler(c, entry));
-      if (!entry.clientClosed && !entry.dropped) entry.status = response.status;
-      return response;
-    };
+    return machinery.handle(call, authenticated ? authenticate : undefined, describe, handler);
   }
 
   app.post(
@@ -519,21 +417,7 @@ export function createCxoneSimulator(options: CxoneSimulatorOptions = {}) {
 
     /** Serves the app on 127.0.0.1 (port 0 = any free port). */
     listen(port = 0): Promise<RunningSimulator> {
-      return new Promise((resolve, reject) => {
-        const server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, (info: AddressInfo) => {
-          resolve({
-            url: `http://127.0.0.1:${info.port}`,
-            close: () =>
-              new Promise<void>((done) => {
-                // Hung requests and idle keep-alive sockets would hold close() open forever.
-                const s = server as unknown as { closeAllConnections?: () => void };
-                server.close(() => done());
-                s.closeAllConnections?.();
-              }),
-          });
-        });
-        server.once('error', reject);
-      });
+      return listenSimulator(app, port);
     },
 
     addConversation(conversation: SimulatorConversation): void {
@@ -556,16 +440,16 @@ export function createCxoneSimulator(options: CxoneSimulatorOptions = {}) {
 
     /** Every request seen, in arrival order, with the status answered. */
     get callLog(): CallLogEntry[] {
-      return [...callLog];
+      return machinery.callLog;
     },
     callsOf(call: SimulatedCall, conversationId?: string): CallLogEntry[] {
-      return callLog.filter(
+      return machinery.callLog.filter(
         (e) => e.call === call && (conversationId === undefined || e.conversationId === conversationId),
       );
     },
     /** Most requests seen in any sliding window (default one minute): to check a call budget. */
-    maxCallsInAnyWindow(windowMs = WINDOW_MS): number {
-      return maxCallsInAnyWindow(callLog, windowMs);
+    maxCallsInAnyWindow(windowMs?: number): number {
+      return machinery.maxCallsInAnyWindow(windowMs);
     },
 
     /** Tokens issued so far become invalid: the next API call with one answers 401. */
@@ -573,28 +457,19 @@ export function createCxoneSimulator(options: CxoneSimulatorOptions = {}) {
       tokens.clear();
     },
     get tokensIssued(): number {
-      return callLog.filter((e) => e.call === 'token' && e.status === 200).length;
+      return machinery.callLog.filter((e) => e.call === 'token' && e.status === 200).length;
     },
 
     /** The next `count` (default 1) calls of `call` answer `status` (with Retry-After / body if given). */
-    failNext(call: SimulatedCall, spec: FailureSpec): void {
-      const list = failures.get(call) ?? [];
-      list.push({ ...spec, remaining: spec.count ?? 1 });
-      failures.set(call, list);
-    },
+    failNext: machinery.failNext,
     /** The next `count` calls of `call` get no answer at all until the client gives up. */
-    hangNext(call: SimulatedCall, count = 1): void {
-      hangs.set(call, (hangs.get(call) ?? 0) + count);
-    },
+    hangNext: machinery.hangNext,
     /** The next `count` evaluation submissions are stored, then the socket is destroyed unanswered. */
     dropResponseAfterCommitNext(count = 1): void {
       dropAfterCommit += count;
     },
     /** Delay before every answer, or only before answers to `call` when given. */
-    setLatency(ms: number, call?: SimulatedCall): void {
-      if (call) callLatencyMs.set(call, Math.max(0, ms));
-      else latencyMs = Math.max(0, ms);
-    },
+    setLatency: machinery.setLatency,
   };
 }
 
