@@ -6,7 +6,20 @@ import type { TranscriptLine } from '../domain/transcript.js';
  */
 
 /** Every call a client makes, named in its errors; a new client adds its own (src/cxone/api-caller.ts). */
-export type CxoneCall = 'token' | 'queryConversations' | 'getTranscript' | 'getForm' | 'submitEvaluation';
+export type CxoneCall =
+  // The tutorial API (the token call is common to both profiles).
+  | 'token'
+  | 'queryConversations'
+  | 'getTranscript'
+  | 'getForm'
+  | 'submitEvaluation'
+  // NICE CXone's documented APIs (the platform profile).
+  | 'oidcDiscovery'
+  | 'apiDiscovery'
+  | 'completedContacts'
+  | 'contactMedia'
+  | 'segmentTranscript'
+  | 'businessData';
 
 export type CxoneErrorKind =
   | 'not_ready' // transcript 404: transcription still running

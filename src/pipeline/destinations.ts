@@ -1,8 +1,8 @@
 import { type BusinessDataFields, buildBusinessDataBody } from '../cxone/platform/business-data.js';
 import type { PlatformClient } from '../cxone/platform/types.js';
 import type { CxoneClient, CxoneResult } from '../cxone/types.js';
+import type { CompiledRubric, ScoreResult } from '../scoring/index.js';
 import { formatScore } from '../scoring/index.js';
-import type { CompiledRubric, ScoreResult } from '../scoring/types.js';
 import { buildEvaluation, type FormMapping, idempotencyKey } from './evaluation.js';
 
 /**

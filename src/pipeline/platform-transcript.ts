@@ -5,7 +5,7 @@ import {
 } from '../cxone/platform/transcript.js';
 import type { PlatformClient } from '../cxone/platform/types.js';
 import type { CxoneError } from '../cxone/types.js';
-import type { TranscriptLine } from '../scoring/types.js';
+import type { TranscriptLine } from '../domain/transcript.js';
 
 /**
  * A contact's transcript in the platform profile: Media Playback says what the contact is (a call

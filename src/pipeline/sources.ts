@@ -1,6 +1,6 @@
 import type { PlatformClient } from '../cxone/platform/types.js';
 import type { CxoneClient, CxoneError } from '../cxone/types.js';
-import type { TranscriptLine } from '../scoring/types.js';
+import type { TranscriptLine } from '../domain/transcript.js';
 import { fetchPlatformTranscript } from './platform-transcript.js';
 
 /**

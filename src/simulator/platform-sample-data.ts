@@ -1,4 +1,4 @@
-import { parseTimestamp } from '../scoring/transcript.js';
+import { parseTimestamp } from '../scoring/index.js';
 import type { PlatformSimBlock, PlatformSimContact, PlatformSimSegment } from './platform.js';
 import { generateSampleConversations, type SampleOptions, type SampleRule } from './sample-data.js';
 

@@ -1,5 +1,5 @@
+import type { CompiledRubric, ScoreResult } from '../../scoring/index.js';
 import { formatScore } from '../../scoring/index.js';
-import type { CompiledRubric, ScoreResult } from '../../scoring/types.js';
 
 /**
  * The write-back of the platform profile: a result as business data on the contact

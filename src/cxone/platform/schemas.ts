@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CxoneCall } from '../types.js';
 
 /**
  * Wire shapes of the documented CXone APIs the platform profile calls (NICE's developer-portal
@@ -8,14 +9,16 @@ import { z } from 'zod';
  */
 
 /** The calls of the platform profile, as logs, errors and the simulator's call log name them. */
-export type PlatformCall =
+export type PlatformCall = Extract<
+  CxoneCall,
   | 'oidcDiscovery'
   | 'token'
   | 'apiDiscovery'
   | 'completedContacts'
   | 'contactMedia'
   | 'segmentTranscript'
-  | 'businessData';
+  | 'businessData'
+>;
 
 /**
  * The API families: each has its own error body and its own rate limit, so a 429 pauses every call of

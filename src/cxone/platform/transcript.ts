@@ -1,4 +1,4 @@
-import type { TranscriptLine } from '../../scoring/types.js';
+import type { TranscriptLine } from '../../domain/transcript.js';
 import type { AnalyzedBlockWire, MediaMessageWire } from './schemas.js';
 
 /**
