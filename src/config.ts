@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type BusinessDataFields, parseBusinessDataFields } from './cxone/platform/business-data.js';
 import { type CxonePaths, DEFAULT_CXONE_PATHS, DEFAULT_CXONE_SCOPES } from './cxone/tutorial-wire.js';
 import { hasDotSegment, idProblem } from './domain/ids.js';
 
@@ -9,6 +10,13 @@ import { hasDotSegment, idProblem } from './domain/ids.js';
 
 /** Where the database lives unless DATABASE_PATH says otherwise (relative to the working directory). */
 export const DEFAULT_DATABASE_PATH = './data/qm.sqlite';
+
+/** Where NICE's OpenID configuration is read (FedRAMP tenants: https://cxone-gov.niceincontact.com). */
+export const DEFAULT_CXONE_ISSUER = 'https://cxone.niceincontact.com';
+
+/** Which CXone API the service speaks: the reference tutorial's, or NICE's documented APIs. */
+export const CXONE_APIS = ['tutorial', 'platform'] as const;
+export type CxoneApi = (typeof CXONE_APIS)[number];
 
 const int = (min: number, max: number) =>
   z
@@ -46,7 +54,13 @@ const optionalId = optionalText.superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+const httpUrl = (example: string) =>
+  optionalText.pipe(
+    z.url({ protocol: /^https?$/, error: `must be an http(s) URL such as ${example}` }).optional(),
+  );
+
 const schema = z.object({
+  CXONE_API: z.enum(CXONE_APIS, { error: 'must be tutorial or platform' }).default('tutorial'),
   PORT: int(0, 65535).default(8080),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   ADMIN_PORT: int(0, 65535).optional(),
@@ -87,6 +101,13 @@ const schema = z.object({
   CXONE_MAX_RETRY_AFTER_SECONDS: int(1, 86_400).default(300),
   CXONE_MAX_ANSWER_MB: num(0.001, 1_024).default(20),
   CXONE_CALL_RETRIES: int(0, 10).default(2),
+
+  CXONE_ISSUER: httpUrl(DEFAULT_CXONE_ISSUER),
+  CXONE_ACCESS_KEY_ID: optionalText,
+  CXONE_ACCESS_KEY_SECRET: optionalText,
+  CXONE_API_ENDPOINT: httpUrl('https://api-na1.niceincontact.com'),
+  CXONE_BUSINESS_DATA_FIELDS: optionalText,
+  STUDIO_WEBHOOK_TOKEN: optionalText,
   WEBHOOK_SECRET: optionalText,
   RUBRIC_PATH: optionalText,
   QM_FORM_ID: optionalId,
@@ -114,6 +135,8 @@ export type Settings = z.infer<typeof schema>;
 export const SETTING_NAMES = Object.keys(schema.shape) as (keyof Settings)[];
 
 export interface Config {
+  /** `tutorial` (the default) or `platform`. */
+  api: CxoneApi;
   port: number;
   host: string;
   /**
@@ -144,8 +167,22 @@ export interface Config {
     /** Quick repeats inside one call after a 5xx, a timeout or a broken connection. */
     transientRetries: number;
   };
+  /** The platform profile's CXone (NICE's documented APIs); null in the tutorial profile. */
+  platform: {
+    issuer: string;
+    accessKeyId: string;
+    accessKeySecret: string;
+    clientId: string;
+    clientSecret: string;
+    /** The API host; undefined: discovered from the token's tenantId. */
+    apiEndpoint: string | undefined;
+    /** The write-back; null: results stay in the service's database only. */
+    businessDataFields: BusinessDataFields | null;
+  } | null;
   /** Raw WEBHOOK_SECRET (space-separated secrets); decoded and checked by the HTTP layer. */
   webhookSecret: string | undefined;
+  /** Raw STUDIO_WEBHOOK_TOKEN (space-separated tokens); checked by the HTTP layer. */
+  studioWebhookToken: string | undefined;
   /** null = the bundled default rubric. */
   rubricPath: string | null;
   qm: { formId: string | undefined; sectionId: string | undefined; itemId: string | undefined };
@@ -209,25 +246,49 @@ export function loadConfig(
   // Required settings are checked on the raw input too, so a malformed one does not hide a missing
   // one: the operator gets every problem in one start.
   const given = (key: string) => input[key] !== undefined;
-  if (!given('CXONE_BASE_URL') && !given('CXONE_ORG'))
-    problems.push('CXONE_ORG: required (or set CXONE_BASE_URL)');
-  if (!given('CXONE_CLIENT_ID')) problems.push('CXONE_CLIENT_ID: required');
-  if (!given('CXONE_CLIENT_SECRET')) problems.push('CXONE_CLIENT_SECRET: required');
-  if (purpose === 'server' && !given('WEBHOOK_SECRET')) problems.push('WEBHOOK_SECRET: required');
+  const api: CxoneApi = input.CXONE_API?.trim() === 'platform' ? 'platform' : 'tutorial';
+  let businessDataFields: BusinessDataFields | null = null;
+  if (api === 'platform') {
+    // NICE's documented APIs: an access key (password grant) and a registered application; no org,
+    // no QM form, and no Standard Webhooks secret (CXone sends none; the Studio push has its token).
+    for (const key of [
+      'CXONE_ACCESS_KEY_ID',
+      'CXONE_ACCESS_KEY_SECRET',
+      'CXONE_CLIENT_ID',
+      'CXONE_CLIENT_SECRET',
+    ]) {
+      if (!given(key)) problems.push(`${key}: required when CXONE_API=platform`);
+    }
+    if (given('CXONE_BUSINESS_DATA_FIELDS')) {
+      const fields = parseBusinessDataFields(input.CXONE_BUSINESS_DATA_FIELDS!);
+      if (fields.ok) businessDataFields = fields.fields;
+      else problems.push(`CXONE_BUSINESS_DATA_FIELDS: ${fields.problem}`);
+    }
+  } else {
+    if (!given('CXONE_BASE_URL') && !given('CXONE_ORG'))
+      problems.push('CXONE_ORG: required (or set CXONE_BASE_URL)');
+    if (!given('CXONE_CLIENT_ID')) problems.push('CXONE_CLIENT_ID: required');
+    if (!given('CXONE_CLIENT_SECRET')) problems.push('CXONE_CLIENT_SECRET: required');
+    if (purpose === 'server' && !given('WEBHOOK_SECRET')) problems.push('WEBHOOK_SECRET: required');
+    if (given('QM_SECTION_ID') && !given('QM_ITEM_ID'))
+      problems.push('QM_ITEM_ID: required when QM_SECTION_ID is set');
+    if (given('QM_ITEM_ID') && !given('QM_SECTION_ID'))
+      problems.push('QM_SECTION_ID: required when QM_ITEM_ID is set');
+  }
   // Port 0 (any free port, as tests use) is the one value both may share.
   if (parsed.success && parsed.data.PORT !== 0 && parsed.data.ADMIN_PORT === parsed.data.PORT)
     problems.push(`ADMIN_PORT: must differ from PORT (${parsed.data.PORT})`);
-  if (given('QM_SECTION_ID') && !given('QM_ITEM_ID'))
-    problems.push('QM_ITEM_ID: required when QM_SECTION_ID is set');
-  if (given('QM_ITEM_ID') && !given('QM_SECTION_ID'))
-    problems.push('QM_SECTION_ID: required when QM_ITEM_ID is set');
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const s = parsed.data;
 
-  const baseUrl = (s.CXONE_BASE_URL ?? `https://${s.CXONE_ORG}.my.cxone.com`).replace(/\/+$/, '');
+  const baseUrl =
+    api === 'platform' && !s.CXONE_BASE_URL && !s.CXONE_ORG
+      ? ''
+      : (s.CXONE_BASE_URL ?? `https://${s.CXONE_ORG}.my.cxone.com`).replace(/\/+$/, '');
   return {
     ok: true,
     config: {
+      api,
       port: s.PORT,
       host: s.HOST,
       admin: { port: s.ADMIN_PORT, host: s.ADMIN_HOST },
@@ -235,8 +296,8 @@ export function loadConfig(
       databasePath: s.DATABASE_PATH,
       cxone: {
         baseUrl,
-        clientId: s.CXONE_CLIENT_ID!,
-        clientSecret: s.CXONE_CLIENT_SECRET!,
+        clientId: s.CXONE_CLIENT_ID ?? '',
+        clientSecret: s.CXONE_CLIENT_SECRET ?? '',
         scopes: s.CXONE_SCOPES.split(/\s+/).filter(Boolean),
         paths: {
           token: s.CXONE_TOKEN_PATH,
@@ -252,7 +313,20 @@ export function loadConfig(
         maxAnswerBytes: Math.round(s.CXONE_MAX_ANSWER_MB * 1024 * 1024),
         transientRetries: s.CXONE_CALL_RETRIES,
       },
+      platform:
+        api === 'platform'
+          ? {
+              issuer: (s.CXONE_ISSUER ?? DEFAULT_CXONE_ISSUER).replace(/\/+$/, ''),
+              accessKeyId: s.CXONE_ACCESS_KEY_ID!,
+              accessKeySecret: s.CXONE_ACCESS_KEY_SECRET!,
+              clientId: s.CXONE_CLIENT_ID!,
+              clientSecret: s.CXONE_CLIENT_SECRET!,
+              apiEndpoint: s.CXONE_API_ENDPOINT?.replace(/\/+$/, ''),
+              businessDataFields,
+            }
+          : null,
       webhookSecret: s.WEBHOOK_SECRET,
+      studioWebhookToken: s.STUDIO_WEBHOOK_TOKEN,
       rubricPath: s.RUBRIC_PATH ?? null,
       qm: { formId: s.QM_FORM_ID, sectionId: s.QM_SECTION_ID, itemId: s.QM_ITEM_ID },
       worker: {

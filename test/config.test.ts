@@ -188,3 +188,69 @@ describe('loadOperatorConfig', () => {
     expect(operator.ok && operator.config.databasePath).toBe(service.ok && service.config.databasePath);
   });
 });
+
+describe('loadConfig: CXONE_API=platform', () => {
+  const platform = {
+    CXONE_API: 'platform',
+    CXONE_ACCESS_KEY_ID: 'KEYID',
+    CXONE_ACCESS_KEY_SECRET: 'key+secret/==',
+    CXONE_CLIENT_ID: 'app',
+    CXONE_CLIENT_SECRET: 'app-secret',
+  };
+
+  it('needs the access key and the application, not an org, a form or a webhook secret', () => {
+    const r = loadConfig(platform);
+    if (!r.ok) throw new Error(r.problems.join('\n'));
+    expect(r.config.api).toBe('platform');
+    expect(r.config.platform).toEqual({
+      issuer: 'https://cxone.niceincontact.com',
+      accessKeyId: 'KEYID',
+      accessKeySecret: 'key+secret/==',
+      clientId: 'app',
+      clientSecret: 'app-secret',
+      apiEndpoint: undefined,
+      businessDataFields: null,
+    });
+    expect(loadConfig(minimal)).toMatchObject({ ok: true, config: { api: 'tutorial', platform: null } });
+  });
+
+  it('reads the issuer, the API endpoint and the business data fields', () => {
+    const r = loadConfig({
+      ...platform,
+      CXONE_ISSUER: 'https://cxone-gov.niceincontact.com/',
+      CXONE_API_ENDPOINT: 'https://api-na1.niceincontact.com/',
+      CXONE_BUSINESS_DATA_FIELDS: 'score=QA_Score,result=QA_Result',
+      STUDIO_WEBHOOK_TOKEN: 'x'.repeat(40),
+    });
+    if (!r.ok) throw new Error(r.problems.join('\n'));
+    expect(r.config.platform).toMatchObject({
+      issuer: 'https://cxone-gov.niceincontact.com',
+      apiEndpoint: 'https://api-na1.niceincontact.com',
+      businessDataFields: { score: 'QA_Score', result: 'QA_Result' },
+    });
+    expect(r.config.studioWebhookToken).toBe('x'.repeat(40));
+  });
+
+  it('one line per problem, naming the setting, secrets not shown', () => {
+    const r = loadConfig({
+      CXONE_API: 'platform',
+      CXONE_ISSUER: 'not a url',
+      CXONE_BUSINESS_DATA_FIELDS: 'grade=QA',
+      CXONE_ACCESS_KEY_SECRET: 'hidden-value',
+    });
+    expect(r).toEqual({
+      ok: false,
+      problems: [
+        "CXONE_ISSUER: must be an http(s) URL such as https://cxone.niceincontact.com (got 'not a url')",
+        'CXONE_ACCESS_KEY_ID: required when CXONE_API=platform',
+        'CXONE_CLIENT_ID: required when CXONE_API=platform',
+        'CXONE_CLIENT_SECRET: required when CXONE_API=platform',
+        "CXONE_BUSINESS_DATA_FIELDS: 'grade' is not one of score, result, rubric, summary",
+      ],
+    });
+    expect(loadConfig({ ...platform, CXONE_API: 'genesys' })).toMatchObject({
+      ok: false,
+      problems: expect.arrayContaining(["CXONE_API: must be tutorial or platform (got 'genesys')"]),
+    });
+  });
+});
