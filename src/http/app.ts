@@ -19,11 +19,13 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { parseJsonKeepingBigIntegers } from '../cxone/platform/json.js';
 import type { EventSink, RecordOutcome } from '../events.js';
 import { InflightBytes, InflightShare } from './inflight.js';
 import { isJsonContentType, rawInputOf } from './raw-body.js';
 import { createResponder, type Responder } from './respond.js';
 import { checkSignatureHeaders, type SignatureFailure, verifyBodySignature } from './signature.js';
+import { parseStudioBody, STUDIO_WEBHOOK_PATH, verifyStudioBearer } from './studio.js';
 import { parseWebhookBody } from './webhook-schema.js';
 
 export { type ErrorCode, statusForCode } from './respond.js';
@@ -50,6 +52,11 @@ export interface CreateAppOptions extends HealthOptions {
   maxBodyBytes?: number;
   /** Request-body bytes held at once across all requests; past it, 503 with Retry-After. */
   inflight?: InflightBytes;
+  /**
+   * The Studio push (platform profile): digests of STUDIO_WEBHOOK_TOKEN's tokens (parseStudioTokens).
+   * Unset: the route is not served.
+   */
+  studioTokens?: Buffer[];
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
@@ -207,6 +214,103 @@ export function createApp(options: CreateAppOptions): Hono {
       allow: 'POST',
     }),
   );
+
+  if (options.studioTokens) {
+    const tokens = options.studioTokens;
+    /**
+     * The Studio push: accepting? -> bearer token (before a byte of the body is read) -> size ->
+     * raw bytes (within the in-flight budget) -> JSON -> shape -> record as the contact's
+     * `conversation.ended`, keyed `studio:{contactId}` so Studio's own retries and any repeat change
+     * nothing -> answer after the commit. Any Content-Type is read as JSON: Studio's REST action does
+     * not always send one.
+     */
+    app.post(STUDIO_WEBHOOK_PATH, async (c) => {
+      const state = begin();
+      const close = { connection: 'close' };
+      if (!isAccepting()) {
+        return fail(c, state, 'shutting_down', 'the service is shutting down; retry later', close);
+      }
+      const input = rawInputOf(c);
+      if (!verifyStudioBearer(input.header('authorization'), tokens)) {
+        return fail(c, state, 'invalid_token', 'Authorization: Bearer <STUDIO_WEBHOOK_TOKEN> is required', {
+          ...close,
+          'www-authenticate': 'Bearer',
+        });
+      }
+      const tooLarge = `body is larger than ${maxBodyBytes} bytes`;
+      const declaredHeader = input.header('content-length');
+      const declared = declaredHeader === undefined ? undefined : Number(declaredHeader);
+      if (declared !== undefined && declared > maxBodyBytes) {
+        return fail(c, state, 'payload_too_large', tooLarge, close);
+      }
+      const share = new InflightShare(inflight);
+      try {
+        const overloaded = () =>
+          fail(c, state, 'overloaded', 'too many request bytes in flight; retry later', {
+            ...close,
+            'retry-after': RETRY_AFTER_SECONDS,
+          });
+        if (declared !== undefined && !share.growTo(declared)) return overloaded();
+        let rawBody: Awaited<ReturnType<typeof input.readBody>>;
+        try {
+          rawBody = await input.readBody(maxBodyBytes, (total) => share.growTo(total));
+        } catch {
+          return fail(c, state, 'request_aborted', 'the request body ended early');
+        }
+        if (rawBody === 'too_large') return fail(c, state, 'payload_too_large', tooLarge, close);
+        if (rawBody === 'refused') return overloaded();
+        let text: string;
+        let json: unknown;
+        try {
+          text = utf8.decode(rawBody);
+          // Ids past 2^53 stay exact (Studio may send them as numbers).
+          json = parseJsonKeepingBigIntegers(text);
+        } catch {
+          return fail(c, state, 'invalid_json', 'body is not valid UTF-8 JSON');
+        }
+        const parsed = parseStudioBody(json);
+        if (!parsed.ok) return fail(c, state, 'invalid_body', parsed.reason);
+        const { contactId, agentId, mediaType } = parsed.call;
+        state.webhookId = `studio:${contactId}`;
+        state.eventType = 'conversation.ended';
+        let outcome: RecordOutcome;
+        try {
+          outcome = await sink.record({
+            webhookId: state.webhookId,
+            event: {
+              id: state.webhookId,
+              type: 'conversation.ended',
+              occurred_at: new Date(clock.now()).toISOString(),
+              data: { conversation_id: contactId, agent_id: agentId, media_type: mediaType },
+            },
+            rawBody: text,
+            receivedAt: clock.now(),
+          });
+        } catch (err) {
+          log.error({ err, reqId: state.reqId, webhookId: state.webhookId }, 'recording Studio call failed');
+          return fail(c, state, 'store_unavailable', 'the contact could not be stored; retry later', {
+            'retry-after': RETRY_AFTER_SECONDS,
+          });
+        }
+        if (outcome === 'busy') {
+          return fail(c, state, 'store_busy', 'the database is busy; retry later', {
+            'retry-after': RETRY_AFTER_SECONDS,
+          });
+        }
+        state.outcome = outcome;
+        return outcome === 'duplicate'
+          ? finish(c, state, 200, { status: 'duplicate' })
+          : finish(c, state, 202, { status: 'accepted' });
+      } finally {
+        share.release();
+      }
+    });
+    app.all(STUDIO_WEBHOOK_PATH, (c) =>
+      fail(c, begin(), 'method_not_allowed', `${c.req.method} is not allowed here; use POST`, {
+        allow: 'POST',
+      }),
+    );
+  }
 
   addHealthRoutes(app, r, options);
   endWithJsonErrors(app, r, log);

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'invalid_signature'
+  | 'invalid_token'
   | 'invalid_json'
   | 'invalid_body'
   | 'invalid_webhook_id'
@@ -40,6 +41,7 @@ export function statusForCode(code: ErrorCode): ErrorStatus {
     case 'payload_too_large':
       return 413;
     case 'invalid_signature':
+    case 'invalid_token':
       return 401;
     case 'invalid_json':
     case 'invalid_body':

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { createApp, statusForCode } from '../../src/http/app.js';
 import { parseWebhookSecrets, signWebhook } from '../../src/http/signature.js';
+import { parseStudioTokens } from '../../src/http/studio.js';
 import {
   conversationEndedBody,
   MemoryEventSink,
@@ -486,5 +487,88 @@ describe('other routes', () => {
     expect(statusForCode('unsupported_media_type')).toBe(415);
     expect(statusForCode('store_unavailable')).toBe(503);
     expect(statusForCode('shutting_down')).toBe(503);
+  });
+});
+
+describe('POST /webhooks/cxone/studio (platform profile)', () => {
+  const TOKEN = 'studio-token-0123456789abcdef0123456789';
+  const OLD = 'older-token-abcdefabcdefabcdefabcdefabcdef';
+  function studio(options: { accepting?: boolean } = {}) {
+    const tokens = parseStudioTokens(`${TOKEN} ${OLD}`);
+    if (!tokens.ok) throw new Error(tokens.message);
+    const sink = new MemoryEventSink();
+    const app = createApp({
+      sink,
+      webhookKeys: [],
+      clock: new ManualClock(Date.UTC(2026, 0, 1)),
+      log: pino({ level: 'silent' }),
+      isReady: () => true,
+      isAccepting: () => options.accepting ?? true,
+      studioTokens: tokens.tokens,
+      maxBodyBytes: 1024,
+    });
+    const post = (
+      body: string,
+      auth: string | null = `Bearer ${TOKEN}`,
+      headers: Record<string, string> = {},
+    ) =>
+      app.request('http://localhost/webhooks/cxone/studio', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}), ...headers },
+        body,
+      });
+    return { app, sink, post };
+  }
+
+  it('queues the contact as ended, once: a repeat of the contactId changes nothing', async () => {
+    const { sink, post } = studio();
+    const res = await post(
+      '{"contactId": 9007199254740993, "agentId": "789", "mediaType": "Call", "skill": 5}',
+    );
+    expect(res.status).toBe(202);
+    expect(sink.deliveries).toHaveLength(1);
+    expect(sink.deliveries[0]).toMatchObject({
+      webhookId: 'studio:9007199254740993',
+      event: {
+        type: 'conversation.ended',
+        data: { conversation_id: '9007199254740993', agent_id: '789', media_type: 'Call' },
+      },
+    });
+    const again = await post('{"contactId": "9007199254740993"}', `Bearer ${OLD}`);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ status: 'duplicate' });
+    expect(sink.deliveries).toHaveLength(1);
+  });
+
+  it('refuses a missing or wrong token with 401 before reading the body; records nothing', async () => {
+    const { sink, post } = studio();
+    for (const auth of [null, 'Bearer nope', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`]) {
+      const res = await post('{"contactId": 1}', auth);
+      expect(res.status, String(auth)).toBe(401);
+      expect((await errorOf(res)).code).toBe('invalid_token');
+    }
+    // Not even the size is looked at without the token.
+    expect((await post('x'.repeat(5000), 'Bearer nope')).status).toBe(401);
+    expect(sink.calls).toBe(0);
+  });
+
+  it('400 for a body that is not JSON or names no contact, 413 past the limit, 503 while stopping', async () => {
+    const { sink, post } = studio();
+    expect((await post('not json')).status).toBe(400);
+    const bad = await post('{"contactId": ".."}');
+    expect(bad.status).toBe(400);
+    expect(await errorOf(bad)).toMatchObject({
+      code: 'invalid_body',
+      message: expect.stringMatching(/^contactId/),
+    });
+    expect((await post(`{"contactId": 1, "pad": "${'x'.repeat(2000)}"}`)).status).toBe(413);
+    expect(sink.calls).toBe(0);
+    expect((await studio({ accepting: false }).post('{"contactId": 1}')).status).toBe(503);
+  });
+
+  it('is not served without STUDIO_WEBHOOK_TOKEN', async () => {
+    const { app } = setup();
+    const res = await app.request('http://localhost/webhooks/cxone/studio', { method: 'POST', body: '{}' });
+    expect(res.status).toBe(404);
   });
 });
