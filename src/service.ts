@@ -6,15 +6,25 @@
 import type { Logger } from 'pino';
 import { EXIT, StartupError } from './cli/exit.js';
 import type { Clock } from './clock.js';
-import type { Config } from './config.js';
+import type { Config, CxoneApi } from './config.js';
+import { createPlatformClient } from './cxone/platform/client.js';
 import { createTutorialClient } from './cxone/tutorial-client.js';
-import type { CxoneClient, CxoneError, QmForm } from './cxone/types.js';
+import type { CxoneClient, CxoneError, CxoneResult, QmForm, RequestBudget } from './cxone/types.js';
 import { createAdminApp, createApp, type HealthOptions } from './http/app.js';
 import { InflightBytes } from './http/inflight.js';
 import { ListenError, type RunningListeners, startListeners } from './http/server.js';
 import { parseWebhookSecrets } from './http/signature.js';
+import { parseStudioTokens } from './http/studio.js';
 import { backoffDelay } from './pipeline/backoff.js';
+import {
+  businessDataDestination,
+  type Destination,
+  qmDestination,
+  rubricKey,
+} from './pipeline/destinations.js';
 import { type FormMapping, mapRubricToForm } from './pipeline/evaluation.js';
+import { type ConversationLister, platformLister, tutorialLister } from './pipeline/listers.js';
+import { platformSource, type TranscriptSource, tutorialSource } from './pipeline/sources.js';
 import { runSweep, type SweepResult } from './pipeline/sweep.js';
 import { createWorker, type Worker } from './pipeline/worker.js';
 import { loadRubricFile } from './rubric-file.js';
@@ -40,13 +50,38 @@ export interface ServiceDeps {
   fetch?: typeof fetch;
 }
 
+/**
+ * What differs between the CXone API profiles (CXONE_API): the job key, where completed
+ * conversations are listed, where transcripts come from, and where results go.
+ */
+export interface Profile {
+  api: CxoneApi;
+  /**
+   * The job key besides the conversation: the QM form (tutorial), or the rubric (platform, which has
+   * no form): exactly one result and one delivery per conversation and key.
+   */
+  key: string;
+  lister: ConversationLister;
+  source: TranscriptSource;
+  /**
+   * Reads what delivery needs and answers the destination: the QM form and its mapping (tutorial);
+   * discovery, a token and the API host (platform). Unreachable CXone is retried until `signal`
+   * aborts; refused credentials or settings are StartupErrors.
+   */
+  prepare(signal?: AbortSignal): Promise<Destination>;
+  /** Until when a 429 paused the profile's calls, if one did (for messages); null otherwise. */
+  pausedUntil(): number | null;
+  close(): Promise<void>;
+}
+
 /** What both `npm start` and `npm run sweep` build before they differ: store, rubric, CXone. */
 export interface Core {
   store: Store;
   jobs: JobStore;
   sweeps: SweepStore;
-  cxone: CxoneClient;
+  profile: Profile;
   scorer: Scorer;
+  /** The job key (see Profile.key). */
   formId: string;
   close(): Promise<void>;
 }
@@ -57,8 +92,15 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
   const problems = [...problemsSoFar];
   const loaded = loadRubricFile(config.rubricPath);
   if (!loaded.ok) problems.push(...loaded.problems);
-  const formId = (loaded.ok ? loaded.rubric.formId : undefined) ?? config.qm.formId;
-  if (!formId) problems.push('QM_FORM_ID: required (the rubric names no form_id)');
+  // The platform profile makes no QM call: no form, the rubric is the key.
+  const formId =
+    config.api === 'platform'
+      ? loaded.ok
+        ? rubricKey(loaded.rubric)
+        : undefined
+      : ((loaded.ok ? loaded.rubric.formId : undefined) ?? config.qm.formId);
+  if (!formId && config.api === 'tutorial')
+    problems.push('QM_FORM_ID: required (the rubric names no form_id)');
   if (!loaded.ok || !formId || problems.length > 0) throw new StartupError(problems, EXIT.config);
 
   let store: Store | undefined;
@@ -83,6 +125,32 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
       EXIT.config,
     );
   }
+  const profile =
+    config.api === 'platform'
+      ? platformProfile(config, deps, budget, loaded.scorer, formId)
+      : tutorialProfile(config, deps, budget, loaded.scorer, formId);
+  return {
+    store,
+    jobs: new JobStore(store, formId),
+    sweeps: new SweepStore(store.db),
+    profile,
+    scorer: loaded.scorer,
+    formId,
+    async close() {
+      await profile.close();
+      budget.close();
+      store.close();
+    },
+  };
+}
+
+function tutorialProfile(
+  config: Config,
+  deps: ServiceDeps,
+  budget: RequestBudget,
+  scorer: Scorer,
+  formId: string,
+): Profile {
   const cxone = createTutorialClient({
     ...config.cxone,
     budget,
@@ -95,72 +163,141 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
       ),
   });
   return {
-    store,
-    jobs: new JobStore(store, formId),
-    sweeps: new SweepStore(store.db),
-    cxone,
-    scorer: loaded.scorer,
-    formId,
-    async close() {
-      await cxone.close();
-      budget.close();
-      store.close();
+    api: 'tutorial',
+    key: formId,
+    lister: tutorialLister(cxone),
+    source: tutorialSource(cxone),
+    async prepare(signal) {
+      const mapping = await readFormMapping(cxone, formId, scorer, config, deps, signal);
+      return qmDestination(cxone, mapping, scorer.rubric);
     },
+    pausedUntil: () => cxone.pausedUntil?.() ?? null,
+    close: () => cxone.close(),
+  };
+}
+
+function platformProfile(
+  config: Config,
+  deps: ServiceDeps,
+  budget: RequestBudget,
+  scorer: Scorer,
+  key: string,
+): Profile {
+  const settings = config.platform!;
+  const client = createPlatformClient({
+    issuer: settings.issuer,
+    accessKeyId: settings.accessKeyId,
+    accessKeySecret: settings.accessKeySecret,
+    clientId: settings.clientId,
+    clientSecret: settings.clientSecret,
+    ...(settings.apiEndpoint ? { apiEndpoint: settings.apiEndpoint } : {}),
+    timeoutMs: config.cxone.timeoutMs,
+    budget,
+    clock: deps.clock,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
+  return {
+    api: 'platform',
+    key,
+    lister: platformLister(client, config.cxone.pageSize),
+    source: platformSource(client),
+    async prepare(signal) {
+      await untilConnected(
+        () => client.connect(),
+        (error) => connectErrorToStartup(error),
+        {
+          retrying: 'cannot reach CXone yet (discovery, token, API host); retrying',
+          noAnswer: () => 'CXone: no answer from discovery, token or API host in time',
+          unreachable: (message) => `CXone: cannot connect: ${message}`,
+        },
+        deps,
+        signal,
+      );
+      return businessDataDestination(client, settings.businessDataFields, scorer.rubric);
+    },
+    // Pauses are per API family in this profile; the messages name the call that was refused.
+    pausedUntil: () => null,
+    close: () => client.close(),
   };
 }
 
 /**
- * Reads the QM form and maps every rule to its item. Unreachable CXone is retried (with `onRetry`
- * told why) until `signal` aborts; refused credentials, a missing form or rules that fit no item
- * are StartupErrors.
+ * Repeats `attempt` while CXone cannot be reached (retryable errors), with growing waits, until it
+ * answers, `toStartup` says the error is final, or `signal` aborts (then: unreachable).
+ */
+async function untilConnected<T>(
+  attempt: () => Promise<CxoneResult<T>>,
+  toStartup: (error: CxoneError) => StartupError | null,
+  say: { retrying: string; noAnswer: () => string; unreachable: (message: string) => string },
+  deps: ServiceDeps,
+  signal?: AbortSignal,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    // The signal bounds the whole wait, a call in flight included: against a CXone that accepts
+    // connections but never answers, waiting out CXONE_TIMEOUT_MS would overrun it. The abandoned
+    // call is aborted when the caller closes the client.
+    const answer = await untilAborted(attempt(), signal);
+    if (answer === 'aborted') throw new StartupError([say.noAnswer()], EXIT.unreachable);
+    if (answer.ok) return answer.value;
+    const fatal = toStartup(answer.error);
+    if (fatal) throw fatal;
+    if (signal?.aborted) throw new StartupError([say.unreachable(answer.error.message)], EXIT.unreachable);
+    const delay = backoffDelay(n, 1_000, 30_000);
+    deps.log.warn({ attempt: n, retryInMs: delay, error: answer.error.message }, say.retrying);
+    await deps.clock.sleep(delay, signal).catch(() => undefined);
+  }
+}
+
+/** The platform profile's start-up check failing: which setting to look at. */
+function connectErrorToStartup(error: CxoneError): StartupError | null {
+  switch (error.kind) {
+    case 'unauthorized':
+    case 'forbidden':
+      // The message names the setting (CXONE_ACCESS_KEY_ID, CXONE_CLIENT_ID, ...).
+      return new StartupError([`CXone refused the credentials: ${error.message}`], EXIT.credentials);
+    case 'rejected':
+    case 'not_found':
+    case 'bad_response':
+      return new StartupError([`CXone: ${error.message}`], EXIT.config);
+    default:
+      return null;
+  }
+}
+
+/**
+ * Reads the QM form and maps every rule to its item. Unreachable CXone is retried until `signal`
+ * aborts; refused credentials, a missing form or rules that fit no item are StartupErrors.
  */
 export async function readFormMapping(
-  core: Core,
+  cxone: CxoneClient,
+  formId: string,
+  scorer: Scorer,
   config: Config,
   deps: ServiceDeps,
   signal?: AbortSignal,
 ): Promise<FormMapping> {
-  let form: QmForm | undefined;
-  for (let attempt = 1; !form; attempt++) {
-    // The signal bounds the whole wait, a call in flight included: against a CXone that accepts
-    // connections but never answers, waiting out CXONE_TIMEOUT_MS would overrun it. The abandoned
-    // call is aborted when the caller closes the client.
-    const answer = await untilAborted(core.cxone.getForm(core.formId), signal);
-    if (answer === 'aborted') {
-      // A call that never went out because CXone asked us to wait is not CXone failing to answer.
-      const paused = core.cxone.pausedUntil?.();
-      throw new StartupError(
-        [
-          paused
-            ? `CXone: paused by CXone until ${new Date(paused).toISOString()} (429 Retry-After): form '${core.formId}' not read in time`
-            : `CXone: no answer reading form '${core.formId}' in time`,
-        ],
-        EXIT.unreachable,
-      );
-    }
-    if (answer.ok) {
-      form = answer.value;
-      break;
-    }
-    const fatal = formErrorToStartup(answer.error, core.formId);
-    if (fatal) throw fatal;
-    if (signal?.aborted)
-      throw new StartupError(
-        [`CXone: cannot read form '${core.formId}': ${answer.error.message}`],
-        EXIT.unreachable,
-      );
-    const delay = backoffDelay(attempt, 1_000, 30_000);
-    deps.log.warn(
-      { attempt, retryInMs: delay, error: answer.error.message },
-      'cannot read the QM form yet; retrying',
-    );
-    await deps.clock.sleep(delay, signal).catch(() => undefined);
-  }
+  const form: QmForm = await untilConnected(
+    () => cxone.getForm(formId),
+    (error) => formErrorToStartup(error, formId),
+    {
+      retrying: 'cannot read the QM form yet; retrying',
+      noAnswer: () => {
+        // A call that never went out because CXone asked us to wait is not CXone failing to answer.
+        const paused = cxone.pausedUntil?.();
+        return paused
+          ? `CXone: paused by CXone until ${new Date(paused).toISOString()} (429 Retry-After): form '${formId}' not read in time`
+          : `CXone: no answer reading form '${formId}' in time`;
+      },
+      unreachable: (message) => `CXone: cannot read form '${formId}': ${message}`,
+    },
+    deps,
+    signal,
+  );
   const single =
     config.qm.itemId && config.qm.sectionId
       ? { sectionId: config.qm.sectionId, itemId: config.qm.itemId }
       : undefined;
-  const mapped = mapRubricToForm(core.scorer.rubric, form, single);
+  const mapped = mapRubricToForm(scorer.rubric, form, single);
   if (!mapped.ok) throw new StartupError(mapped.problems, EXIT.config);
   return mapped.mapping;
 }
@@ -209,14 +346,14 @@ export function workerFor(
   core: Core,
   config: Config,
   deps: ServiceDeps,
-  mapping: FormMapping,
+  destination: Destination,
   log: Logger,
 ): Worker {
   return createWorker({
     jobs: core.jobs,
-    cxone: core.cxone,
+    source: core.profile.source,
     scorer: core.scorer,
-    mapping,
+    destination,
     clock: deps.clock,
     log,
     owner: deps.owner,
@@ -239,7 +376,7 @@ export function sweepWith(
 ): Promise<SweepResult> {
   return runSweep({
     ...(signal ? { signal } : {}),
-    cxone: core.cxone,
+    lister: core.profile.lister,
     jobs: core.jobs,
     sweeps: core.sweeps,
     clock: deps.clock,
@@ -264,9 +401,18 @@ export interface RunningService {
 /** `npm start`: HTTP ingest, worker and periodic sweep on one database. */
 export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
   const { clock, log } = deps;
-  const keys = parseWebhookSecrets(config.webhookSecret ?? '');
-  // openCore throws with this problem among the others, so past it the keys are good.
-  const core = openCore(config, deps, keys.ok ? [] : [`WEBHOOK_SECRET: ${keys.message}`]);
+  // The platform profile takes no Standard Webhooks (CXone sends none) unless a secret is set anyway.
+  const keys =
+    config.webhookSecret === undefined && config.api === 'platform'
+      ? { ok: true as const, keys: [] as Buffer[] }
+      : parseWebhookSecrets(config.webhookSecret ?? '');
+  const studio =
+    config.studioWebhookToken === undefined ? undefined : parseStudioTokens(config.studioWebhookToken);
+  // openCore throws with these problems among the others, so past it the keys and tokens are good.
+  const core = openCore(config, deps, [
+    ...(keys.ok ? [] : [`WEBHOOK_SECRET: ${keys.message}`]),
+    ...(studio && !studio.ok ? [`STUDIO_WEBHOOK_TOKEN: ${studio.message}`] : []),
+  ]);
 
   let worker: Worker | undefined;
   let ready = false;
@@ -298,6 +444,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     sink: recorder,
     webhookKeys: keys.ok ? keys.keys : [],
     inflight: new InflightBytes(config.http.maxBytesInFlight),
+    ...(studio?.ok ? { studioTokens: studio.tokens } : {}),
   });
   // The admin app: everything else. Mount the console, the results API and /metrics on it
   // (`adminApp.route('/console', consoleApp)`); with ADMIN_PORT it listens on ADMIN_HOST:ADMIN_PORT
@@ -326,7 +473,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     {
       url: listeners.url,
       adminUrl: listeners.adminUrl,
-      formId: core.formId,
+      api: core.profile.api,
+      key: core.formId,
       rubric: core.scorer.rubric.name,
     },
     'listening',
@@ -346,18 +494,18 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       });
   };
 
-  const readyPromise = readFormMapping(core, config, deps, stopSignal.signal).catch((error) => {
+  const readyPromise = core.profile.prepare(stopSignal.signal).catch((error) => {
     // Stopping while the form could not be read yet is a normal shutdown, not a start-up failure.
     if (stopping) return null;
     throw error;
   });
-  const startedPromise = readyPromise.then((mapping) => {
-    if (mapping === null) return;
+  const startedPromise = readyPromise.then((destination) => {
+    if (destination === null) return;
     if (stopping) return;
-    worker = workerFor(core, config, deps, mapping, log.child({ unit: 'worker' }));
+    worker = workerFor(core, config, deps, destination, log.child({ unit: 'worker' }));
     worker.start();
     ready = true;
-    log.info({ formId: mapping.formId, mapping: mapping.kind }, 'ready');
+    log.info({ api: core.profile.api, key: destination.key }, 'ready');
     if (config.sweep.intervalMs > 0) {
       sweepOnce();
       sweepTimer = setInterval(sweepOnce, config.sweep.intervalMs);

@@ -4,7 +4,7 @@ import { loadConfig } from '../config.js';
 import type { CxoneError } from '../cxone/types.js';
 import { createLogger } from '../logger.js';
 import type { JobOutcome } from '../pipeline/worker.js';
-import { openCore, readFormMapping, sweepWith, workerFor } from '../service.js';
+import { openCore, sweepWith, workerFor } from '../service.js';
 import { processOwner, readEnvironment, reportProblems } from './env.js';
 import { EXIT, StartupError } from './exit.js';
 
@@ -29,11 +29,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => interrupted.abort());
   process.once('SIGTERM', () => interrupted.abort());
   try {
-    progress('reading the QM form…');
-    const mapping = await readFormMapping(
-      core,
-      config,
-      deps,
+    progress(config.api === 'platform' ? 'connecting to CXone…' : 'reading the QM form…');
+    const destination = await core.profile.prepare(
       AbortSignal.any([interrupted.signal, AbortSignal.timeout(config.sweep.connectTimeoutMs)]),
     );
 
@@ -42,7 +39,7 @@ async function main(): Promise<void> {
     if (sweep.interrupted) throw new StartupError(['sweep interrupted'], EXIT.interrupted);
     if (!sweep.ok) {
       progress('');
-      throw sweepFailure(sweep.error!, core.cxone.pausedUntil?.() ?? null);
+      throw sweepFailure(sweep.error!, core.profile.pausedUntil());
     }
 
     const tally: Record<JobOutcome, number> = {
@@ -55,7 +52,7 @@ async function main(): Promise<void> {
       lease_lost: 0,
     };
     let refusal: string | undefined;
-    const worker = workerFor(core, config, deps, mapping, log);
+    const worker = workerFor(core, config, deps, destination, log);
     worker.onJobDone = (_job, outcome, reason) => {
       tally[outcome]++;
       if (outcome === 'credentials_refused') refusal ??= reason;

@@ -1,5 +1,7 @@
+import { cxoneError } from '../cxone/api-caller.js';
 import type { PlatformClient } from '../cxone/platform/types.js';
-import type { CxoneClient, CxoneResult } from '../cxone/types.js';
+import type { CxoneCall, CxoneClient, CxoneResult } from '../cxone/types.js';
+import { printable } from '../domain/ids.js';
 import type { ConversationFacts } from '../store/jobs.js';
 
 /**
@@ -16,12 +18,20 @@ export interface ListedPage<C> {
 }
 
 export interface ConversationLister<C = unknown> {
+  /** The CXone call that lists (for messages about the listing as a whole). */
+  readonly call: CxoneCall;
   /** The first page of a pass that must reach back to `horizon` (epoch ms). */
   start(horizon: number): C;
   page(cursor: C): Promise<CxoneResult<ListedPage<C>>>;
 }
 
-type TutorialCursor = { horizon: number; token: string | null };
+type TutorialCursor = {
+  horizon: number;
+  token: string | null;
+  /** Page tokens used in this pass, with the page they led to (1-based). */
+  used: Map<string, number>;
+  page: number;
+};
 
 /**
  * The tutorial API: completed conversations newest first, page tokens, until one ended before the
@@ -32,8 +42,9 @@ export function tutorialLister(
   cxone: Pick<CxoneClient, 'queryCompletedConversations'>,
 ): ConversationLister<TutorialCursor> {
   return {
-    start: (horizon) => ({ horizon, token: null }),
-    async page({ horizon, token }) {
+    call: 'queryConversations',
+    start: (horizon) => ({ horizon, token: null, used: new Map(), page: 1 }),
+    async page({ horizon, token, used, page }) {
       const answer = await cxone.queryCompletedConversations(token);
       if (!answer.ok) return answer;
       const conversations: ConversationFacts[] = [];
@@ -55,21 +66,29 @@ export function tutorialLister(
         });
       }
       const nextToken = answer.value.nextPageToken;
-      if (nextToken !== null && nextToken === token) {
+      const done = reachedHorizon || !nextToken || answer.value.conversations.length === 0;
+      const earlier = nextToken
+        ? (used.get(nextToken) ?? (nextToken === token ? page : undefined))
+        : undefined;
+      if (!done && earlier !== undefined) {
+        // A token seen before in this pass would loop forever: the pass ends as an error instead.
         return {
           ok: false,
-          error: {
-            kind: 'bad_response',
-            call: 'queryConversations',
-            retryable: false,
-            message: 'queryConversations: the answer repeats the page token it was asked for',
-          },
+          error: cxoneError(
+            'queryConversations',
+            'bad_response',
+            `queryConversations: page ${page} answers page token ${printable(nextToken!, 40)} again (it led to page ${earlier}): CXone is paging in a loop`,
+          ),
         };
       }
-      const done = reachedHorizon || !nextToken || answer.value.conversations.length === 0;
+      if (nextToken) used.set(nextToken, page + 1);
       return {
         ok: true,
-        value: { conversations, refused: [], next: done ? null : { horizon, token: nextToken } },
+        value: {
+          conversations,
+          refused: [],
+          next: done ? null : { horizon, token: nextToken, used, page: page + 1 },
+        },
       };
     },
   };
@@ -89,6 +108,7 @@ export function platformLister(
   top: number,
 ): ConversationLister<PlatformCursor> {
   return {
+    call: 'completedContacts',
     start: (horizon) => ({ updatedSince: new Date(horizon).toISOString(), skip: 0 }),
     async page({ updatedSince, skip }) {
       const answer = await client.completedContacts({ updatedSince, skip, top });

@@ -1,21 +1,17 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { cxoneError } from '../cxone/api-caller.js';
-import type {
-  ConversationPage,
-  ConversationSummary,
-  CxoneClient,
-  CxoneError,
-  CxoneResult,
-} from '../cxone/types.js';
+import type { CxoneError, CxoneResult } from '../cxone/types.js';
 import { idProblem, printable, textProblem } from '../domain/ids.js';
 import { retryWhileBusy } from '../store/db.js';
 import type { ConversationFacts, JobStore } from '../store/jobs.js';
 import type { SweepStore } from '../store/sweeps.js';
 import { backoffDelay } from './backoff.js';
+import type { ConversationLister, ListedPage } from './listers.js';
 
 export interface SweepOptions {
-  cxone: CxoneClient;
+  /** Where completed conversations are listed: the profile's CXone API (listers.ts). */
+  lister: ConversationLister;
   jobs: JobStore;
   sweeps: SweepStore;
   clock: Clock;
@@ -69,14 +65,29 @@ const REFUSED_SHOWN = 5;
 const MAX_SHORT_TEXT = 100;
 
 /**
- * One reconciliation pass: pages through completed conversations, newest first, until they ended
- * before the horizon (the last successful pass's start minus a safety margin, but never further back
- * than the lookback), and creates a job for every one the database does not know yet. The watermark
- * moves only when the pass reached its end, so a pass cut short is redone in full next time.
+ * The horizon of a pass starting at `startedAt`: the last successful pass's start minus the safety
+ * margin (the overlap), but never further back than the lookback.
+ */
+export function sweepHorizon(
+  startedAt: number,
+  lastSuccessfulStart: number | null,
+  lookbackMs: number,
+  safetyMarginMs: number,
+): number {
+  return Math.max(
+    startedAt - lookbackMs,
+    lastSuccessfulStart === null ? 0 : lastSuccessfulStart - safetyMarginMs,
+  );
+}
+
+/**
+ * One reconciliation pass: pages through the conversations the lister says completed since the
+ * horizon (see sweepHorizon), and creates a job for every one the database does not know yet. The
+ * watermark moves only when the pass reached its end, so a pass cut short is redone in full next time.
  *
- * A CXone that pages in a loop ends the pass as failed instead of running it forever: a page token
- * seen before in this pass, a page whose rows were all seen before in this pass, or more than
- * `maxPages` pages.
+ * A CXone that pages in a loop ends the pass as failed instead of running it forever: a page whose
+ * rows were all seen before in this pass, more than `maxPages` pages, or what the lister detects (a
+ * page token seen before).
  */
 export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const { jobs, sweeps, clock, log, owner } = options;
@@ -84,7 +95,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const write = <T>(fn: () => T) => retryWhileBusy(fn, { clock, budgetMs: SWEEP_BUSY_BUDGET_MS });
   const startedAt = clock.now();
   const last = sweeps.lastSuccessfulStart();
-  const horizon = Math.max(startedAt - options.lookbackMs, last === null ? 0 : last - options.safetyMarginMs);
+  const horizon = sweepHorizon(startedAt, last, options.lookbackMs, options.safetyMarginMs);
   const id = await write(() => sweeps.begin(owner, startedAt));
   const result: SweepResult = {
     ok: false,
@@ -95,9 +106,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     refused: 0,
     conversationIds: [],
   };
-  let pageToken: string | null = null;
-  /** Page tokens used in this pass, with the page they led to (1-based). */
-  const tokensUsed = new Map<string, number>();
+  const { lister } = options;
+  let cursor: unknown = lister.start(horizon);
   /** Every row id this pass has read, refused ones included: a page of nothing new is a loop. */
   const rowsRead = new Set<string>();
   const refusedShown: { id: string; problem: string }[] = [];
@@ -127,7 +137,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     return result;
   };
   const loop = (message: string): Promise<SweepResult> => {
-    result.error = cxoneError('queryConversations', 'bad_response', `queryConversations: ${message}`);
+    result.error = cxoneError(lister.call, 'bad_response', `${lister.call}: ${message}`);
     return end('failed', result.error.message);
   };
 
@@ -141,7 +151,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         `pass ended after ${maxPages} pages (SWEEP_MAX_PAGES) without reaching conversations older than ${new Date(horizon).toISOString()}`,
       );
     }
-    const page = await fetchPage(options, pageToken);
+    const page = await fetchPage(options, cursor);
     if (!page.ok) {
       result.error = page.error;
       // The client's messages already name the call.
@@ -149,24 +159,20 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     }
     result.pages++;
     const rows = page.value.conversations;
-    const fresh = rows.filter((c) => !rowsRead.has(c.id));
+    for (const reason of page.value.refused) {
+      result.refused++;
+      if (refusedShown.length < REFUSED_SHOWN) refusedShown.push({ id: '(row)', problem: reason });
+    }
+    const fresh = rows.filter((c) => !rowsRead.has(c.conversationId));
     if (rows.length > 0 && fresh.length === 0) {
       return loop(
         `page ${result.pages} repeats only conversations already read in this pass: CXone is paging in a loop`,
       );
     }
-    for (const c of rows) rowsRead.add(c.id);
-    let reachedHorizon = false;
+    for (const c of rows) rowsRead.add(c.conversationId);
     const now = clock.now();
     const recordPage = () => {
       for (const conversation of fresh) {
-        if (conversation.status && conversation.status.toUpperCase() !== 'COMPLETED') continue;
-        const endedAt = conversation.endTime ? Date.parse(conversation.endTime) : Number.NaN;
-        // Sorted newest first: the first one older than the horizon ends the pass after this page.
-        if (!Number.isNaN(endedAt) && endedAt < horizon) {
-          reachedHorizon = true;
-          continue;
-        }
         const facts = factsOf(conversation);
         if (!facts.ok) {
           result.refused++;
@@ -174,7 +180,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
           continue;
         }
         result.seen++;
-        result.conversationIds.push(conversation.id);
+        result.conversationIds.push(conversation.conversationId);
         const change = jobs.onSwept(facts.value, now);
         if (change === 'created' || change === 'skipped') result.created++;
         if (change === 'skipped') result.skipped++;
@@ -182,16 +188,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     };
     // BEGIN IMMEDIATE fails before recordPage runs when the lock is taken: a retry counts nothing twice.
     await write(() => jobs.transaction(recordPage));
-    const next = page.value.nextPageToken;
-    if (reachedHorizon || !next || rows.length === 0) break;
-    const earlier = tokensUsed.get(next);
-    if (earlier !== undefined) {
-      return loop(
-        `page ${result.pages} answers page token ${printable(next, 40)} again (it led to page ${earlier}): CXone is paging in a loop`,
-      );
-    }
-    tokensUsed.set(next, result.pages + 1);
-    pageToken = next;
+    if (page.value.next === null) break;
+    cursor = page.value.next;
   }
   return end('finished');
 }
@@ -202,35 +200,32 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
  * than stored as bytes that do not read back (they are facts to fill in, not keys).
  */
 function factsOf(
-  c: ConversationSummary,
+  c: ConversationFacts,
 ): { ok: true; value: ConversationFacts } | { ok: false; id: string; problem: string } {
-  const idIssue = idProblem(c.id);
-  if (idIssue) return { ok: false, id: printable(c.id), problem: `id ${idIssue}` };
-  const agentIssue = c.agentId === null ? null : idProblem(c.agentId);
-  if (agentIssue) return { ok: false, id: printable(c.id), problem: `agent_id ${agentIssue}` };
+  const idIssue = idProblem(c.conversationId);
+  if (idIssue) return { ok: false, id: printable(c.conversationId), problem: `id ${idIssue}` };
+  const agentIssue = c.agentId === null || c.agentId === undefined ? null : idProblem(c.agentId);
+  if (agentIssue) return { ok: false, id: printable(c.conversationId), problem: `agent_id ${agentIssue}` };
   const text = (value: string | null | undefined) =>
     value === null || value === undefined || textProblem(value, MAX_SHORT_TEXT) ? null : value;
   return {
     ok: true,
     value: {
-      conversationId: c.id,
-      agentId: c.agentId,
-      mediaType: text(c.type),
+      conversationId: c.conversationId,
+      agentId: c.agentId ?? null,
+      mediaType: text(c.mediaType),
       startTime: text(c.startTime),
       endTime: text(c.endTime),
     },
   };
 }
 
-async function fetchPage(
-  options: SweepOptions,
-  pageToken: string | null,
-): Promise<CxoneResult<ConversationPage>> {
+async function fetchPage(options: SweepOptions, cursor: unknown): Promise<CxoneResult<ListedPage<unknown>>> {
   const attempts = options.pageAttempts ?? 4;
-  let answer = await options.cxone.queryCompletedConversations(pageToken);
+  let answer = await options.lister.page(cursor);
   for (let attempt = 1; !answer.ok && answer.error.retryable && attempt < attempts; attempt++) {
     await options.clock.sleep(backoffDelay(attempt, options.retryBaseMs ?? 1_000, 30_000));
-    answer = await options.cxone.queryCompletedConversations(pageToken);
+    answer = await options.lister.page(cursor);
   }
   return answer;
 }

@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { CxoneClient, CxoneError } from '../cxone/types.js';
+import type { CxoneError } from '../cxone/types.js';
 import type { Scorer } from '../scoring/index.js';
 import { isBusy, retryWhileBusy } from '../store/db.js';
 import {
@@ -13,13 +13,16 @@ import {
   type RetryCode,
 } from '../store/jobs.js';
 import { backoffDelay } from './backoff.js';
-import { buildEvaluation, type FormMapping, idempotencyKey } from './evaluation.js';
+import type { Destination } from './destinations.js';
+import type { TranscriptSource } from './sources.js';
 
 export interface WorkerOptions {
   jobs: JobStore;
-  cxone: CxoneClient;
+  /** Where transcripts come from: the profile's CXone API (sources.ts). */
+  source: TranscriptSource;
   scorer: Scorer;
-  mapping: FormMapping;
+  /** Where results go besides the database: a QM evaluation, business data, or nothing (destinations.ts). */
+  destination: Destination;
   clock: Clock;
   log: Logger;
   /** Unique per process: whose lease a job is under. */
@@ -88,7 +91,7 @@ const SAME_TURN_CLAIMS = 4;
 const MIN_EMPTY_CLAIM_WAIT_MS = 10;
 
 export function createWorker(options: WorkerOptions): Worker {
-  const { jobs, cxone, scorer, mapping, clock, log, owner, maxAttempts, transcriptMaxWaitMs } = options;
+  const { jobs, source, scorer, destination, clock, log, owner, maxAttempts, transcriptMaxWaitMs } = options;
   const { leaseMs, retryBaseMs } = options;
   const retryMaxMs = options.retryMaxMs ?? 5 * ONE_MINUTE;
   const { transcriptRetryBaseMs } = options;
@@ -305,12 +308,27 @@ export function createWorker(options: WorkerOptions): Worker {
         why.reason,
       );
     }
-    const transcript = await cxone.getTranscript(id);
-    if (!transcript.ok) {
-      if (transcript.error.kind === 'not_ready') return transcriptNotReady(job);
-      return failedCall(job, transcript.error);
+    const transcript = await source.fetch(id);
+    if (transcript.kind === 'not_ready') return transcriptNotReady(job, transcript.reason);
+    if (transcript.kind === 'failed') return failedCall(job, transcript.error);
+    if (transcript.kind === 'no_source') {
+      // Nothing to score until the operator changes something in CXone (a licence, a permission,
+      // recording); the reason says what. `npm run requeue` brings the conversation back after.
+      const why = {
+        code: 'no_transcript_source',
+        reason: `no usable transcript source: ${transcript.reason}`,
+      } as const;
+      return ended(
+        await record(() => jobs.skip(owner, id, why, clock.now())),
+        'skipped',
+        why.code,
+        why.reason,
+      );
     }
-    if (!transcript.value.some((line) => line.text.trim() !== '')) {
+    if (transcript.warnings.length > 0) {
+      log.warn({ conversationId: id, warnings: transcript.warnings }, 'transcript assembled with warnings');
+    }
+    if (!transcript.lines.some((line) => line.text.trim() !== '')) {
       const why = { code: 'empty_transcript', reason: 'transcript is empty' } as const;
       return ended(
         await record(() => jobs.skip(owner, id, why, clock.now())),
@@ -319,35 +337,34 @@ export function createWorker(options: WorkerOptions): Worker {
         why.reason,
       );
     }
-    const result = scorer.score(transcript.value);
-    const body = buildEvaluation({
+    const result = scorer.score(transcript.lines);
+    const delivered = await destination.deliver({
       conversationId: id,
       agentId: job.agentId,
-      mapping,
-      rubric: scorer.rubric,
       result,
       comment: scorer.comment(result),
     });
-    const submitted = await cxone.submitEvaluation(body, idempotencyKey(id, mapping.formId));
-    if (!submitted.ok) return failedCall(job, submitted.error);
-    const evaluationId = submitted.value.id;
+    if (!delivered.ok) return failedCall(job, delivered.error);
+    const { target, id: deliveryId, overallScore } = delivered.value;
     const accepted = {
-      evaluationId,
-      overallScore: body.overall_score,
+      delivery: { target, id: deliveryId },
+      overallScore,
       rubric: { name: scorer.rubric.name, version: scorer.rubric.version, hash: scorer.rubric.hash },
       rules: result.rules,
     };
     const applied = await record(() => jobs.submitted(owner, id, accepted, clock.now()));
-    return ended(applied, 'submitted', undefined, `evaluation ${evaluationId}`);
+    const said = target === 'cxone-qm' ? `evaluation ${deliveryId}` : target === 'none' ? 'kept' : target;
+    return ended(applied, 'submitted', undefined, said);
   }
 
-  async function transcriptNotReady(job: Job): Promise<Ended> {
+  async function transcriptNotReady(job: Job, why: string): Promise<Ended> {
     const now = clock.now();
     const checks = job.transcriptChecks + 1;
     const deadline = job.firstSeenAt + transcriptMaxWaitMs;
     if (now >= deadline) {
       const hours = Math.round((transcriptMaxWaitMs / 3_600_000) * 10) / 10;
-      const reason = `transcript not ready after ${hours} h (${checks} checks)`;
+      // The source's last word says what was still missing (e.g. which segment IA had not analysed).
+      const reason = `transcript not ready after ${hours} h (${checks} checks): ${why}`;
       return ended(
         await record(() => jobs.transcriptTimedOut(owner, job.conversationId, { reason }, now)),
         'failed',
@@ -363,7 +380,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const delay = announcedMeanwhile
       ? 0
       : backoffDelay(checks, transcriptRetryBaseMs, transcriptRetryMaxMs, random);
-    const wait = { reason: 'transcript not ready (404)', at: Math.min(deadline, now + delay) };
+    const wait = { reason: why, at: Math.min(deadline, now + delay) };
     return ended(
       await record(() => jobs.waitForTranscript(owner, job.conversationId, wait, now)),
       'waiting_transcript',

@@ -28,8 +28,8 @@ export interface RuleRecord {
 
 /** What a destination accepted for a job: the `submitted` transition keeps all of it. */
 export interface SubmittedResult {
-  /** The id the destination gave the evaluation. */
-  evaluationId: string;
+  /** Where it went besides this database, and the id the destination gave it (null: none given). */
+  delivery: { target: 'cxone-qm' | 'cxone-business-data' | 'none'; id: string | null };
   /** As submitted (rounded as the destination received it). */
   overallScore: number;
   /** Which rubric scored it, so a later change of rubric can be told apart. */
@@ -37,7 +37,7 @@ export interface SubmittedResult {
   rules: RuleRecord[];
 }
 
-export type SkipCode = Extract<ReasonCode, 'no_agent' | 'empty_transcript'>;
+export type SkipCode = Extract<ReasonCode, 'no_agent' | 'empty_transcript' | 'no_transcript_source'>;
 export type FailCode = Extract<ReasonCode, 'rejected' | 'too_large' | 'attempts_exhausted' | 'job_error'>;
 
 /** A runnable row the claim failed at once because no transition could address it. */
@@ -281,7 +281,8 @@ export class JobStore {
   /** The destination accepted the evaluation: done, with what was submitted kept beside it. */
   submitted(owner: string, conversationId: string, result: SubmittedResult, now: number): boolean {
     return this.endRun('submitted', owner, conversationId, now, {
-      evaluationId: result.evaluationId,
+      evaluationId: result.delivery.id,
+      deliveredTo: result.delivery.target,
       overallScore: result.overallScore,
       rubricName: result.rubric.name,
       rubricVersion: result.rubric.version,
@@ -474,6 +475,7 @@ export class JobStore {
       leaseOwner: null,
       leaseExpiresAt: null,
       evaluationId: null,
+      deliveredTo: null,
       overallScore: null,
       rubricName: null,
       rubricVersion: null,

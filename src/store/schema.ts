@@ -41,6 +41,9 @@ export const REASON_CODES = [
   'no_agent',
   // skipped: the transcript has no words to score.
   'empty_transcript',
+  // skipped: CXone has no transcript to give for this conversation (platform profile: no IA licence,
+  // a call not recorded, an email); the text says what the operator would have to change.
+  'no_transcript_source',
   // waiting_transcript: the last fetch answered 404 (transcription still running).
   'transcript_not_ready',
   // failed: still 404 when TRANSCRIPT_MAX_WAIT_HOURS had passed.
@@ -105,6 +108,11 @@ export const jobs = sqliteTable(
     leaseOwner: text('lease_owner'),
     leaseExpiresAt: integer('lease_expires_at'),
     evaluationId: text('evaluation_id'),
+    /**
+     * Where the result was delivered besides this database, when it was submitted: 'cxone-qm' (a QM
+     * evaluation, `evaluation_id`), 'cxone-business-data' (written to the contact) or 'none'.
+     */
+    deliveredTo: text('delivered_to', { enum: ['cxone-qm', 'cxone-business-data', 'none'] }),
     overallScore: real('overall_score'),
     rubricName: text('rubric_name'),
     rubricVersion: text('rubric_version'),

@@ -26,7 +26,11 @@ it('shows jobs by state, failures with their reasons, waiting work and the last 
     jobs.onConversationEnded({ conversationId: 'c-wait', agentId: 'a' }, now, 60_000);
   });
   const [first, second] = jobs.claim('w', 2, now, 10_000);
-  const result = { evaluationId: 'e1', overallScore: 100, rubric: { name: 'r', version: '1', hash: 'h' } };
+  const result = {
+    delivery: { target: 'cxone-qm' as const, id: 'e1' },
+    overallScore: 100,
+    rubric: { name: 'r', version: '1', hash: 'h' },
+  };
   jobs.submitted('w', first!.conversationId, { ...result, rules: [] }, now);
   jobs.fail(
     'w',

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../src/clock.js';
 import type { ConversationPage, CxoneClient } from '../../src/cxone/types.js';
+import { tutorialLister } from '../../src/pipeline/listers.js';
 import { runSweep, type SweepOptions } from '../../src/pipeline/sweep.js';
 import { SweepStore } from '../../src/store/sweeps.js';
 import { goodTranscript, pipelineHarness } from '../support/harness.js';
@@ -47,7 +48,7 @@ async function driven<T>(promise: Promise<T>): Promise<T> {
 
 const sweep = (overrides: Partial<SweepOptions> = {}) =>
   runSweep({
-    cxone: h.client(),
+    lister: tutorialLister(h.client()),
     jobs: h.jobs,
     sweeps,
     clock,
@@ -62,7 +63,7 @@ const sweep = (overrides: Partial<SweepOptions> = {}) =>
 it('pages through completed conversations within the lookback and creates a job for each new one', async () => {
   for (let i = 0; i < 120; i++) inCxone(`c${i}`, i * 10 * 60_000); // one every 10 minutes, 20 h back
   inCxone('too-old', 30 * HOUR);
-  const result = await sweep({ cxone: h.client() });
+  const result = await sweep({ lister: tutorialLister(h.client()) });
   expect(result.ok).toBe(true);
   expect(result.seen).toBe(120);
   expect(result.created).toBe(120);
@@ -231,7 +232,7 @@ describe('a CXone that pages in a loop', () => {
       conversations: [row(`c${n}`)],
       nextPageToken: token === null ? 'T1' : token === 'T1' ? 'T2' : 'T1',
     }));
-    const result = await sweep({ cxone });
+    const result = await sweep({ lister: tutorialLister(cxone) });
     expect(result.ok).toBe(false);
     expect(result.error?.message).toMatch(/page 3 answers page token "T1" again \(it led to page 2\)/);
     expect(cxone.calls).toBe(3);
@@ -244,7 +245,7 @@ describe('a CXone that pages in a loop', () => {
       conversations: [row('same-1'), row('same-2')],
       nextPageToken: `T${n}`,
     }));
-    const result = await sweep({ cxone });
+    const result = await sweep({ lister: tutorialLister(cxone) });
     expect(result.ok).toBe(false);
     expect(result.error?.message).toMatch(/page 2 repeats only conversations already read/);
     expect(cxone.calls).toBe(2);
@@ -252,7 +253,7 @@ describe('a CXone that pages in a loop', () => {
 
   it('fresh tokens and fresh rows forever stop at maxPages (SWEEP_MAX_PAGES)', async () => {
     const cxone = pagedBy((_token, n) => ({ conversations: [row(`c${n}`)], nextPageToken: `T${n}` }));
-    const result = await sweep({ cxone, maxPages: 5 });
+    const result = await sweep({ lister: tutorialLister(cxone), maxPages: 5 });
     expect(result.ok).toBe(false);
     expect(result.error?.message).toMatch(/after 5 pages \(SWEEP_MAX_PAGES\)/);
     expect(cxone.calls).toBe(5);

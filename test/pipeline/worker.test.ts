@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { idempotencyKey } from '../../src/pipeline/evaluation.js';
+import { tutorialSource } from '../../src/pipeline/sources.js';
 import type { Scorer } from '../../src/scoring/index.js';
 import { SERVICE_BUSY_TIMEOUT_MS, setBusyTimeout } from '../../src/store/db.js';
 import { pipelineHarness, tutorialKeywords } from '../support/harness.js';
@@ -114,7 +115,7 @@ describe('worker', () => {
       body: { transcript: [{ speaker: 'AGENT', text: 'x'.repeat(200_000) }] },
     });
     const cxone = clientFor(h.sim, h.url, { maxAnswerBytes: 64 * 1024 });
-    await h.worker('w1', { cxone }).runUntilIdle(1_000, { waitForTranscripts: true });
+    await h.worker('w1', { source: tutorialSource(cxone) }).runUntilIdle(1_000, { waitForTranscripts: true });
     await cxone.close();
     const job = h.jobs.get('c1')!;
     expect(job).toMatchObject({ state: 'failed', reasonCode: 'too_large' });

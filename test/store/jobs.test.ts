@@ -9,7 +9,7 @@ import { tempStore } from '../support/db.js';
 const NOW = Date.UTC(2026, 10, 25, 12);
 const DELAY = 30_000;
 const RESULT: SubmittedResult = {
-  evaluationId: 'e1',
+  delivery: { target: 'cxone-qm', id: 'e1' },
   overallScore: 87.5,
   rubric: { name: 'r', version: '2', hash: 'h' },
   rules: [{ name: 'greeting', outcome: 'pass', score: 100, comment: '[GREETING] found' }],
@@ -205,6 +205,7 @@ describe('job state machine: how a run ends', () => {
         state: 'submitted',
         reasonCode: null,
         evaluationId: 'e1',
+        deliveredTo: 'cxone-qm',
         overallScore: 87.5,
         rubricName: 'r',
         rubricVersion: '2',

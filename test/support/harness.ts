@@ -2,7 +2,9 @@ import pino from 'pino';
 import { systemClock } from '../../src/clock.js';
 import type { CxoneClient } from '../../src/cxone/types.js';
 import type { TranscriptLine } from '../../src/domain/transcript.js';
+import { qmDestination } from '../../src/pipeline/destinations.js';
 import { mapRubricToForm } from '../../src/pipeline/evaluation.js';
+import { tutorialSource } from '../../src/pipeline/sources.js';
 import { createWorker, type WorkerOptions } from '../../src/pipeline/worker.js';
 import type { Scorer } from '../../src/scoring/index.js';
 import {
@@ -104,9 +106,9 @@ export async function pipelineHarness(
   const worker = (owner: string, overrides: Partial<WorkerOptions> = {}) =>
     createWorker({
       jobs,
-      cxone: client(),
+      source: tutorialSource(client()),
       scorer,
-      mapping: mapped.mapping,
+      destination: qmDestination(client(), mapped.mapping, scorer.rubric),
       clock: systemClock,
       log,
       owner,
