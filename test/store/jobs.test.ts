@@ -307,7 +307,17 @@ describe('job rows', () => {
     const LATER = NOW + 86_400_000;
     const ends: [string, (id: string) => boolean][] = [
       ['submitted', (id) => jobs.submitted('w', id, RESULT, NOW)],
+      [
+        'submitted-bd',
+        (id) =>
+          jobs.submitted('w', id, { ...RESULT, delivery: { target: 'cxone-business-data', id: null } }, NOW),
+      ],
+      [
+        'submitted-kept',
+        (id) => jobs.submitted('w', id, { ...RESULT, delivery: { target: 'none', id: null } }, NOW),
+      ],
       ['empty', (id) => jobs.skip('w', id, { code: 'empty_transcript', reason: 'empty' }, NOW)],
+      ['no-source', (id) => jobs.skip('w', id, { code: 'no_transcript_source', reason: 'no IA' }, NOW)],
       ['not-ready', (id) => jobs.waitForTranscript('w', id, { reason: '404', at: LATER }, NOW)],
       ['timeout', (id) => jobs.transcriptTimedOut('w', id, { reason: 'late' }, NOW)],
       ['transient', (id) => jobs.retryLater('w', id, { code: 'transient', reason: '503', at: LATER }, NOW)],
