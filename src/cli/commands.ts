@@ -155,14 +155,24 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   demo: {
     summary: 'the service against its built-in CXone simulator: no credentials, no network',
-    synopsis: '',
+    synopsis: '[--api tutorial|platform]',
     details: [
       'Starts the real service on loopback next to an in-memory CXone, lets 36 sample conversations end',
       '(lost webhooks, late transcripts, a few faults), prints evaluations as CXone receives them and a',
-      'table of scores. About 15 s.',
+      'table of scores. About 15 s. --api platform: the platform profile (NICE CXone documented APIs)',
+      'against a simulator of them: Studio pushes, the sweep over Reporting, IA and chat transcripts,',
+      'business data written back.',
       '',
       'Exit codes: 0; 1 if anything went wrong.',
     ].join('\n'),
+    options: {
+      api: {
+        type: 'string',
+        value: 'API',
+        choices: ['tutorial', 'platform'],
+        description: 'which CXone API profile to show (default tutorial)',
+      },
+    },
     load: () => import('./demo.js'),
   },
 };

@@ -16,6 +16,8 @@ import {
   webhookEvent,
 } from '../simulator/index.js';
 import { countJobs, countWebhookEvents, listJobs, openExistingStore } from '../store/reports.js';
+import type { CommandArgs } from './commands.js';
+import { runPlatformDemo } from './demo-platform.js';
 import { processOwner, reportProblems } from './env.js';
 import { EXIT, StartupError } from './exit.js';
 
@@ -227,8 +229,10 @@ async function main(): Promise<void> {
   if (twice > 0) process.exitCode = EXIT.unexpected;
 }
 
-export function run(): Promise<void> {
-  return main().catch((error: unknown) => {
+/** `qm demo [--api tutorial|platform]`: the tutorial profile's demo, or the platform profile's. */
+export function run(args?: CommandArgs): Promise<void> {
+  const api = args?.values.api ?? 'tutorial';
+  return (api === 'platform' ? runPlatformDemo() : main()).catch((error: unknown) => {
     if (error instanceof StartupError) return reportProblems(error.lines, error.exitCode);
     process.stderr.write(`demo failed: ${(error as Error)?.stack ?? String(error)}\n`);
     process.exitCode = EXIT.unexpected;
