@@ -66,7 +66,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   sweep: {
     summary: 'one reconciliation pass, then works what it found until nothing runnable is left',
-    synopsis: '',
+    synopsis: '[--dry-run [--limit N]]',
     details: [
       'Finds completed conversations not yet evaluated, scores and submits them, and prints a three-line',
       'summary on stdout (progress and pino JSON logs on stderr). Safe while `qm start` runs on the same',
@@ -76,7 +76,24 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'Exit codes: 0 done; 2 bad setting or rubric; 3 CXone could not be reached, asked us to wait, or',
       'answered something unusable; 4 CXone refused the credentials; 130 interrupted (Ctrl-C, SIGTERM);',
       '1 unexpected.',
+      '',
+      '--dry-run lists what the pass would find and scores the first N transcripts for real, one line',
+      'each, and writes nothing: no job, no sweep watermark, no evaluation or business data.',
     ].join('\n'),
+    options: {
+      'dry-run': { type: 'boolean', description: 'list and score without writing or delivering anything' },
+      limit: {
+        type: 'string',
+        value: 'N',
+        description: 'transcripts fetched and scored by --dry-run (default 20)',
+      },
+    },
+    check: (args) => {
+      const limit = args.values.limit;
+      if (limit !== undefined && !args.values['dry-run']) return '--limit goes with --dry-run';
+      if (typeof limit === 'string' && !/^\d+$/.test(limit)) return '--limit must be a whole number';
+      return undefined;
+    },
     load: () => import('./sweep.js'),
   },
   status: {

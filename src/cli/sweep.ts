@@ -1,10 +1,14 @@
 import pino from 'pino';
 import { systemClock } from '../clock.js';
+import type { Config } from '../config.js';
 import { loadConfig } from '../config.js';
 import type { CxoneError } from '../cxone/types.js';
 import { createLogger } from '../logger.js';
+import { dryRun } from '../pipeline/dry-run.js';
+import { sweepHorizon } from '../pipeline/sweep.js';
 import type { JobOutcome } from '../pipeline/worker.js';
 import { openCore, sweepWith, workerFor } from '../service.js';
+import type { CommandArgs } from './commands.js';
 import { processOwner, readEnvironment, reportProblems } from './env.js';
 import { EXIT, StartupError } from './exit.js';
 
@@ -13,7 +17,7 @@ import { EXIT, StartupError } from './exit.js';
  * until nothing runnable is left. Logs go to stderr as JSON; the summary goes to stdout.
  * Safe next to `npm start` on the same database: jobs are leased, the call budget is shared.
  */
-async function main(): Promise<void> {
+async function main(args: { dryRun: boolean; limit: number }): Promise<void> {
   const loaded = loadConfig(readEnvironment(), 'sweep');
   if (!loaded.ok) return reportProblems(loaded.problems, EXIT.config);
   const { config } = loaded;
@@ -33,6 +37,11 @@ async function main(): Promise<void> {
     const destination = await core.profile.prepare(
       AbortSignal.any([interrupted.signal, AbortSignal.timeout(config.sweep.connectTimeoutMs)]),
     );
+    if (args.dryRun) {
+      progress('');
+      await dryRunCommand(core, config, deps, args.limit, interrupted.signal);
+      return;
+    }
 
     progress('looking for completed conversations…');
     const sweep = await sweepWith(core, config, deps, log, interrupted.signal);
@@ -112,8 +121,67 @@ function sweepFailure(error: CxoneError, pausedUntil: number | null): StartupErr
   return new StartupError([`sweep failed: ${why} (${error.message})`], EXIT.unreachable);
 }
 
-export function run(): Promise<void> {
-  return main().catch((error: unknown) => {
+/**
+ * `--dry-run`: lists what a sweep would find from the same horizon, fetches and scores up to `limit`
+ * transcripts, and prints one line each; writes no job, no watermark and delivers nothing.
+ */
+async function dryRunCommand(
+  core: ReturnType<typeof openCore>,
+  config: Config,
+  deps: { clock: typeof systemClock },
+  limit: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const now = deps.clock.now();
+  const horizon = sweepHorizon(
+    now,
+    core.sweeps.lastSuccessfulStart(),
+    config.sweep.lookbackMs,
+    config.sweep.safetyMarginMs,
+  );
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out(
+    `dry run (${config.api} profile): nothing is written; conversations completed since ${new Date(horizon).toISOString()}`,
+  );
+  const result = await dryRun({
+    lister: core.profile.lister,
+    source: core.profile.source,
+    scorer: core.scorer,
+    horizon,
+    limit,
+    clock: deps.clock,
+    signal,
+    onRow: (row) =>
+      out(
+        `${row.conversationId}\t${row.agentId ?? '-'}\twould ${row.verdict === 'unchecked' ? 'be checked' : row.verdict}\t${row.detail}`,
+      ),
+  });
+  const count = (verdict: string) => result.rows.filter((r) => r.verdict === verdict).length;
+  out(
+    `dry run: ${result.rows.length} conversation(s) found; would score ${count('score')}, skip ${count('skip')}, wait for ${count('wait')}; ${count('error')} error(s); ${count('unchecked')} not fetched (--limit ${limit})`,
+  );
+  if (result.error) {
+    const credentials = result.error.kind === 'unauthorized' || result.error.kind === 'forbidden';
+    throw new StartupError(
+      [
+        `dry run: CXone ${credentials ? 'refused the credentials' : 'could not be reached'} (${result.error.message})`,
+      ],
+      credentials ? EXIT.credentials : EXIT.unreachable,
+    );
+  }
+  if (result.refused)
+    throw new StartupError([`dry run: CXone refused a call (${result.refused.message})`], EXIT.credentials);
+  if (signal.aborted) throw new StartupError(['dry run interrupted'], EXIT.interrupted);
+}
+
+/** `qm sweep [--dry-run [--limit N]]`. */
+export function run(args?: CommandArgs): Promise<void> {
+  const limit = args?.values.limit;
+  const options = {
+    dryRun: args?.values['dry-run'] === true,
+    limit: typeof limit === 'string' ? Number(limit) : 20,
+  };
+  return main(options).catch((error: unknown) => {
     if (error instanceof StartupError) return reportProblems(error.lines, error.exitCode);
     process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
     process.exitCode = EXIT.unexpected;

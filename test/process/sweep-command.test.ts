@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrate, openStore } from '../../src/store/db.js';
+import { addPlatformContacts, platformProcessFixture } from '../support/platform-process.js';
 import {
   addConversations,
   exitWithin,
@@ -216,5 +217,69 @@ describe('npm run sweep', () => {
         .map((e) => e.conversationId)
         .sort(),
     ).toEqual(fx.sim.evaluations.map((e) => e.conversationId).sort());
+  });
+});
+
+describe('npm run sweep -- --dry-run', () => {
+  it('tutorial profile: lists and scores what it would, writes no job, no watermark, no evaluation', async () => {
+    addConversations(fx.sim, 3, 'dry');
+    const env = await fx.settings();
+    const child = spawnSweep(env, ['--dry-run']);
+    const exit = await exitWithin(child, 30_000);
+    expect(exit?.code, child.stderr).toBe(0);
+    const rows = child.stdout.split('\n').filter((l) => l.startsWith('dry-'));
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row).toMatch(/\twould score\t\d+\.\d\d (pass|fail): /);
+    expect(child.stdout).toMatch(/would score 3, skip 0/);
+    expect(fx.sim.evaluations).toHaveLength(0);
+    const db = fx.openDb();
+    expect(jobStates(db).size).toBe(0);
+    expect((db.prepare('SELECT count(*) AS n FROM sweeps').get() as { n: number }).n).toBe(0);
+  });
+
+  it('platform profile: the same, and no business data written', async () => {
+    const pf = await platformProcessFixture();
+    try {
+      const ids = addPlatformContacts(pf.sim, 3, 5, '800000000001');
+      pf.sim.addContact({
+        contactId: '800000000099',
+        agentId: null,
+        media: 'call',
+        startTime: Date.now() - 90_000,
+        endTime: Date.now() - 60_000,
+      });
+      const child = spawnSweep(await pf.settings(), ['--dry-run', '--limit', '2']);
+      const exit = await exitWithin(child, 30_000);
+      expect(exit?.code, child.stderr).toBe(0);
+      expect(child.stdout).toMatch(/dry run \(platform profile\): nothing is written/);
+      expect(child.stdout).toMatch(/800000000099\t-\twould skip\tno agent/);
+      expect(child.stdout).toMatch(
+        /4 conversation\(s\) found; would score 2, skip 1, wait for 0; 0 error\(s\); 1 not fetched/,
+      );
+      for (const id of ids) expect(child.stdout).toContain(id);
+      expect(pf.sim.businessDataWrites).toEqual([]);
+      const db = pf.openDb();
+      expect((db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n).toBe(0);
+      expect((db.prepare('SELECT count(*) AS n FROM sweeps').get() as { n: number }).n).toBe(0);
+    } finally {
+      await pf.close();
+    }
+  });
+
+  it('platform profile: refused access key, exit 4 naming the setting', async () => {
+    const pf = await platformProcessFixture();
+    try {
+      const child = spawnSweep(await pf.settings({ CXONE_ACCESS_KEY_SECRET: 'not-the-secret' }), [
+        '--dry-run',
+      ]);
+      const exit = await exitWithin(child, 30_000);
+      expect(exit?.code, child.stderr).toBe(4);
+      const lines = plainLines(child.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/CXONE_ACCESS_KEY_ID/);
+      expect(child.stderr).not.toContain('not-the-secret');
+    } finally {
+      await pf.close();
+    }
   });
 });

@@ -139,9 +139,9 @@ export function spawnService(env: Record<string, string>): Child {
   return spawnTs('src/main.ts', [], env);
 }
 
-/** `qm sweep`, from the source. */
-export function spawnSweep(env: Record<string, string>): Child {
-  return spawnTs(QM_SOURCE, ['sweep'], env);
+/** `qm sweep [ARGS...]`, from the source. */
+export function spawnSweep(env: Record<string, string>, args: string[] = []): Child {
+  return spawnTs(QM_SOURCE, ['sweep', ...args], env);
 }
 
 /**
