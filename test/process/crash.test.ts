@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { deliverWebhook, webhookEvent } from '../../src/simulator/index.js';
+import { deliverStudioCall, deliverWebhook, webhookEvent } from '../../src/simulator/index.js';
+import { addPlatformContacts, platformProcessFixture, STUDIO_TOKEN } from '../support/platform-process.js';
 import {
   addConversations,
   announce,
@@ -143,3 +144,54 @@ async function crashAndRestart(options: { leaseSeconds: string | undefined }): P
     expect(child.stdout).not.toMatch(/Bearer [A-Za-z0-9_-]{10,}/);
   }
 }
+
+describe('kill -9, platform profile', () => {
+  it('jobs in flight are finished by the next process: one result per contact, its business data written with one set of values', async () => {
+    const pf = await platformProcessFixture({ latencyMs: 120 });
+    try {
+      const ids = addPlatformContacts(pf.sim, 24, 9, '810000000001');
+      const settings = { WORKER_CONCURRENCY: '4', JOB_LEASE_SECONDS: '2' };
+      const first = await pf.startService(settings);
+      const pushed = await Promise.all(
+        ids.map((contactId) =>
+          deliverStudioCall({ url: first.url, token: STUDIO_TOKEN, contactId, agentId: '10001' }),
+        ),
+      );
+      expect(pushed.every((s) => s === 202)).toBe(true);
+      await waitFor('some writes', () => pf.sim.businessDataWrites.length >= 6, 20_000, 10);
+      // One write CXone stores but whose answer is lost; then kill -9.
+      pf.sim.dropResponseAfterCommitNext(1);
+      await waitFor('a lost answer', () => pf.sim.callsOf('businessData').some((c) => c.dropped), 20_000, 5);
+      first.child.kill('SIGKILL');
+      await first.child.exited;
+      expect(new Set(pf.sim.businessDataWrites.map((w) => w.contactId)).size).toBeLessThan(ids.length);
+
+      const second = await pf.startService(settings);
+      const db = pf.openDb();
+      await waitFor(
+        'every contact submitted',
+        () => [...jobStates(db).values()].filter((j) => j.state === 'submitted').length === ids.length,
+        30_000,
+        100,
+      );
+      const writes = new Map<string, string[]>();
+      for (const w of pf.sim.businessDataWrites)
+        writes.set(w.contactId, [...(writes.get(w.contactId) ?? []), JSON.stringify(w.body)]);
+      for (const id of ids) {
+        const bodies = writes.get(id) ?? [];
+        expect(bodies.length, id).toBeGreaterThanOrEqual(1);
+        // A write is repeated only when its answer was lost or the crash cut it: the same values again.
+        expect(new Set(bodies).size, id).toBe(1);
+      }
+      const lost = pf.sim.callsOf('businessData').find((c) => c.dropped)!.contactId!;
+      expect(writes.get(lost)).toHaveLength(2);
+      const repeated = [...writes.values()].filter((b) => b.length > 1).length;
+      expect(repeated).toBeLessThanOrEqual(1 + 4); // the lost answer, and at most the jobs in flight
+      expect(jobStates(db).size).toBe(ids.length);
+      second.child.kill('SIGTERM');
+      await second.child.exited;
+    } finally {
+      await pf.close();
+    }
+  });
+});

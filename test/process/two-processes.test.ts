@@ -5,6 +5,8 @@
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { deliverStudioCall } from '../../src/simulator/index.js';
+import { addPlatformContacts, platformProcessFixture, STUDIO_TOKEN } from '../support/platform-process.js';
 import {
   addConversations,
   announce,
@@ -123,5 +125,62 @@ describe('another process holds the database lock', () => {
     );
     for (const id of [first, second]) expect(fx.sim.evaluationsFor(id!)).toHaveLength(1);
     expect(server.child.exit).toBeUndefined();
+
+describe('npm start and npm run sweep on one database, platform profile', () => {
+  it('exactly one result and one business data write per contact; one call budget, token and discovery calls included', async () => {
+    const pf = await platformProcessFixture({ latencyMs: 20 });
+    try {
+      const ids = addPlatformContacts(pf.sim, 30, 13, '820000000001');
+      const server = await pf.startService({ SWEEP_INTERVAL_SECONDS: '1', WORKER_CONCURRENCY: '4' });
+      const sweep = spawnSweep(await pf.settings({ WORKER_CONCURRENCY: '4' }));
+      // Every third contact is also pushed by Studio, racing both sweeps.
+      const pushed = await Promise.all(
+        ids
+          .filter((_, i) => i % 3 === 0)
+          .map((contactId) =>
+            deliverStudioCall({ url: server.url, token: STUDIO_TOKEN, contactId, agentId: '10001' }),
+          ),
+      );
+      expect(pushed.every((s) => s === 202)).toBe(true);
+      const exit = await sweep.exited;
+      expect(exit.code, sweep.stderr).toBe(0);
+      expect(sweep.stdout).toMatch(/^this run: \d+ submitted, 0 skipped, 0 failed$/m);
+      const db = pf.openDb();
+      await waitFor(
+        'every contact submitted',
+        () => ids.every((id) => jobStates(db).get(id)?.state === 'submitted'),
+        20_000,
+        100,
+      );
+      await sleep(300);
+      for (const id of ids) expect(pf.sim.writesFor(id), id).toHaveLength(1);
+      expect(pf.sim.businessDataWrites).toHaveLength(ids.length);
+      // Both processes authenticated through discovery and the token endpoint, within one budget.
+      expect(new Set(pf.sim.callsOf('token').map((c) => c.remotePort)).size).toBeGreaterThan(1);
+    } finally {
+      await pf.close();
+    }
+  });
+
+  it('the two together keep one CXONE_MAX_REQUESTS_PER_MINUTE, discovery and token calls included', async () => {
+    const pf = await platformProcessFixture();
+    try {
+      addPlatformContacts(pf.sim, 30, 14, '830000000001');
+      const budget = 20;
+      const settings = { CXONE_MAX_REQUESTS_PER_MINUTE: String(budget), WORKER_CONCURRENCY: '4' };
+      const server = await pf.startService({ ...settings, SWEEP_INTERVAL_SECONDS: '1' });
+      const sweep = spawnSweep(await pf.settings(settings));
+      await sleep(8_000);
+      server.child.kill('SIGKILL');
+      sweep.kill('SIGKILL');
+      await Promise.all([server.child.exited, sweep.exited]);
+      expect(pf.sim.maxCallsInAnyWindow()).toBeLessThanOrEqual(budget);
+      expect(pf.sim.callLog).toHaveLength(budget);
+      // Discovery and token calls were among the budgeted calls, not on top of them.
+      expect(pf.sim.callsOf('oidcDiscovery').length).toBeGreaterThanOrEqual(1);
+      expect(pf.sim.callsOf('token').length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await pf.close();
+    }
   });
 });
