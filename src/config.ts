@@ -353,13 +353,20 @@ export function loadConfig(
 
 /** What the operator commands (`status`, `requeue`) need: no credentials to look at a database. */
 export interface OperatorConfig {
+  /** Which profile's jobs: in the platform profile they are keyed by the rubric, not a form. */
+  api: CxoneApi;
   databasePath: string;
   /** null = the bundled default rubric. */
   rubricPath: string | null;
   formId: string | undefined;
 }
 
-const operatorSchema = schema.pick({ DATABASE_PATH: true, RUBRIC_PATH: true, QM_FORM_ID: true });
+const operatorSchema = schema.pick({
+  CXONE_API: true,
+  DATABASE_PATH: true,
+  RUBRIC_PATH: true,
+  QM_FORM_ID: true,
+});
 
 /** The settings an operator command reads, with the same rules and defaults as the service's. */
 export function loadOperatorConfig(
@@ -370,6 +377,11 @@ export function loadOperatorConfig(
   const s = parsed.data;
   return {
     ok: true,
-    config: { databasePath: s.DATABASE_PATH, rubricPath: s.RUBRIC_PATH ?? null, formId: s.QM_FORM_ID },
+    config: {
+      api: s.CXONE_API,
+      databasePath: s.DATABASE_PATH,
+      rubricPath: s.RUBRIC_PATH ?? null,
+      formId: s.QM_FORM_ID,
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { systemClock } from '../clock.js';
 import { loadOperatorConfig } from '../config.js';
+import { rubricKey } from '../pipeline/destinations.js';
 import { loadRubricFile } from '../rubric-file.js';
 import { type Job, JobStore } from '../store/jobs.js';
 import { formsOfConversation, openExistingStore } from '../store/reports.js';
@@ -24,10 +25,12 @@ export function run(args: CommandArgs): void {
   const loaded = loadOperatorConfig(readEnvironment());
   if (!loaded.ok) return void reportProblems(loaded.problems, EXIT.config);
   const { config } = loaded;
-  // The form the jobs belong to: the rubric's own, else QM_FORM_ID, as for npm start.
+  // The key the jobs belong to, as for npm start: the rubric's form, else QM_FORM_ID; in the platform
+  // profile (no QM form) the rubric itself.
   const rubric = loadRubricFile(config.rubricPath);
   if (!rubric.ok) return void reportProblems(rubric.problems, EXIT.config);
-  const formId = rubric.rubric.formId ?? config.formId;
+  const formId =
+    config.api === 'platform' ? rubricKey(rubric.rubric) : (rubric.rubric.formId ?? config.formId);
   if (!formId)
     return void reportProblems(['QM_FORM_ID: required (the rubric names no form_id)'], EXIT.config);
 
