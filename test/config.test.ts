@@ -176,7 +176,7 @@ describe('loadOperatorConfig', () => {
   it('needs no credentials, and reads DATABASE_PATH with the service’s default and rules', () => {
     expect(loadOperatorConfig({})).toEqual({
       ok: true,
-      config: { databasePath: './data/qm.sqlite', rubricPath: null, formId: undefined },
+      config: { api: 'tutorial', databasePath: './data/qm.sqlite', rubricPath: null, formId: undefined },
     });
     // Empty counts as unset, as for the service: never a database at ''.
     expect(loadOperatorConfig({ DATABASE_PATH: '  ', QM_FORM_ID: 'f' })).toMatchObject({
