@@ -230,4 +230,23 @@ describe('startService with CXONE_API=platform', () => {
       lines: [expect.stringMatching(/CXONE_ACCESS_KEY_ID/)],
     });
   });
+
+  it('a short STUDIO_WEBHOOK_TOKEN stops start-up with one line naming it', async () => {
+    const sim = createPlatformSimulator();
+    const dir = mkdtempSync(join(tmpdir(), 'qm-platform-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const loaded = loadConfig({
+      ...settingsForPlatformSimulator(sim, 'http://127.0.0.1:9'),
+      STUDIO_WEBHOOK_TOKEN: 'short',
+      PORT: '0',
+      DATABASE_PATH: join(dir, 'qm.sqlite'),
+    });
+    if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
+    await expect(
+      startService(loaded.config, { clock: systemClock, log: pino({ level: 'silent' }), owner: 't' }),
+    ).rejects.toMatchObject({
+      exitCode: 2,
+      lines: ['STUDIO_WEBHOOK_TOKEN: the token must be at least 32 characters'],
+    });
+  });
 });
