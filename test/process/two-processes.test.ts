@@ -125,6 +125,8 @@ describe('another process holds the database lock', () => {
     );
     for (const id of [first, second]) expect(fx.sim.evaluationsFor(id!)).toHaveLength(1);
     expect(server.child.exit).toBeUndefined();
+  });
+});
 
 describe('npm start and npm run sweep on one database, platform profile', () => {
   it('exactly one result and one business data write per contact; one call budget, token and discovery calls included', async () => {
