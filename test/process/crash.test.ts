@@ -149,7 +149,7 @@ describe('kill -9, platform profile', () => {
   it('jobs in flight are finished by the next process: one result per contact, its business data written with one set of values', async () => {
     const pf = await platformProcessFixture({ latencyMs: 120 });
     try {
-      const ids = addPlatformContacts(pf.sim, 24, 9, '810000000001');
+      const ids = addPlatformContacts(pf.sim, 16, 9, '810000000001');
       const settings = { WORKER_CONCURRENCY: '4', JOB_LEASE_SECONDS: '2' };
       const first = await pf.startService(settings);
       const pushed = await Promise.all(
@@ -158,7 +158,7 @@ describe('kill -9, platform profile', () => {
         ),
       );
       expect(pushed.every((s) => s === 202)).toBe(true);
-      await waitFor('some writes', () => pf.sim.businessDataWrites.length >= 6, 20_000, 10);
+      await waitFor('some writes', () => pf.sim.businessDataWrites.length >= 4, 30_000, 10);
       // One write CXone stores but whose answer is lost; then kill -9.
       pf.sim.dropResponseAfterCommitNext(1);
       await waitFor('a lost answer', () => pf.sim.callsOf('businessData').some((c) => c.dropped), 20_000, 5);
@@ -193,5 +193,5 @@ describe('kill -9, platform profile', () => {
     } finally {
       await pf.close();
     }
-  });
+  }, 90_000);
 });

@@ -162,7 +162,7 @@ describe('npm start and npm run sweep on one database, platform profile', () => 
     } finally {
       await pf.close();
     }
-  });
+  }, 60_000);
 
   it('the two together keep one CXONE_MAX_REQUESTS_PER_MINUTE, discovery and token calls included', async () => {
     const pf = await platformProcessFixture();
@@ -184,5 +184,5 @@ describe('npm start and npm run sweep on one database, platform profile', () => 
     } finally {
       await pf.close();
     }
-  });
+  }, 60_000);
 });
