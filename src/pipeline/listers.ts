@@ -1,4 +1,3 @@
-import { cxoneError } from '../cxone/api-caller.js';
 import type { PlatformClient } from '../cxone/platform/types.js';
 import type { CxoneCall, CxoneClient, CxoneResult } from '../cxone/types.js';
 import { printable } from '../domain/ids.js';
@@ -15,6 +14,11 @@ export interface ListedPage<C> {
   refused: string[];
   /** Where the next page starts; null when the pass is complete. */
   next: C | null;
+  /**
+   * CXone is paging in a loop (a page token seen before): this page's rows are recorded, then the
+   * pass ends as failed with this message instead of going on forever.
+   */
+  loop?: string;
 }
 
 export interface ConversationLister<C = unknown> {
@@ -71,14 +75,14 @@ export function tutorialLister(
         ? (used.get(nextToken) ?? (nextToken === token ? page : undefined))
         : undefined;
       if (!done && earlier !== undefined) {
-        // A token seen before in this pass would loop forever: the pass ends as an error instead.
         return {
-          ok: false,
-          error: cxoneError(
-            'queryConversations',
-            'bad_response',
-            `queryConversations: page ${page} answers page token ${printable(nextToken!, 40)} again (it led to page ${earlier}): CXone is paging in a loop`,
-          ),
+          ok: true,
+          value: {
+            conversations,
+            refused: [],
+            next: null,
+            loop: `page ${page} answers page token ${printable(nextToken!, 40)} again (it led to page ${earlier}): CXone is paging in a loop`,
+          },
         };
       }
       if (nextToken) used.set(nextToken, page + 1);

@@ -188,6 +188,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     };
     // BEGIN IMMEDIATE fails before recordPage runs when the lock is taken: a retry counts nothing twice.
     await write(() => jobs.transaction(recordPage));
+    if (page.value.loop) return loop(page.value.loop);
     if (page.value.next === null) break;
     cursor = page.value.next;
   }

@@ -56,6 +56,12 @@ export interface PlatformClientOptions {
   maxRateLimitWaits?: number;
   /** Wait after the n-th 429 of a call (documented 429s have no Retry-After). Default: 1 s doubling to 60 s, jittered. */
   rateLimitWaitMs?: (n: number) => number;
+  /** Longest 429 pause honoured (CXONE_MAX_RETRY_AFTER_SECONDS). */
+  maxRetryAfterMs?: number;
+  /** Largest answer read (CXONE_MAX_ANSWER_MB). */
+  maxAnswerBytes?: number;
+  /** Quick repeats inside a call after a 5xx, timeout or reset (CXONE_CALL_RETRIES). */
+  transientRetries?: number;
 }
 
 /** Budget scope per API family: a 429 from one API pauses that API's calls only. */
@@ -143,6 +149,9 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.maxRateLimitWaits !== undefined ? { maxRateLimitWaits: options.maxRateLimitWaits } : {}),
     ...(options.rateLimitWaitMs ? { rateLimitWaitMs: options.rateLimitWaitMs } : {}),
+    ...(options.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: options.maxRetryAfterMs } : {}),
+    ...(options.maxAnswerBytes !== undefined ? { maxAnswerBytes: options.maxAnswerBytes } : {}),
+    ...(options.transientRetries !== undefined ? { transientRetries: options.transientRetries } : {}),
     secrets: () => [options.clientSecret, options.accessKeySecret, tokens.held?.value, refreshToken],
   });
 
@@ -213,6 +222,8 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
       scope: scopeOf(call),
       url: tokenEndpoint,
       method: 'POST',
+      // A grant changes nothing on CXone's side that a second grant would double: safe to repeat.
+      idempotent: true,
       headers,
       body: form.toString(),
     });
@@ -313,6 +324,8 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
         mapError,
         url: `${base.value}${pathAndQuery}`,
         method: init.method ?? 'GET',
+        // GETs, and the Business Data PUT, which sets the same values again when repeated.
+        idempotent: true,
         headers: init.body !== undefined ? { ...ACCEPT, 'content-type': 'application/json' } : ACCEPT,
         ...(init.body !== undefined ? { body: init.body } : {}),
       },
@@ -496,14 +509,27 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
   };
 }
 
-/** The token endpoint refusing: which setting to check, from the OAuth error code. */
+/** The OAuth error codes the token endpoint documents; only these are repeated in a message. */
+const OAUTH_ERRORS = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+]);
+
+/**
+ * The token endpoint refusing: which setting to check, from the OAuth error code. Nothing else of the
+ * answer goes into the message: a token exchange's bodies carry credentials.
+ */
 function tokenRefused(refresh: boolean): ErrorMapping {
   return ({ status, text }) => {
     if (status !== 400 && status !== 401 && status !== 403) return undefined;
-    const detail = describeErrorBody('auth', text);
     let code = '';
     try {
-      code = String((JSON.parse(text) as { error?: unknown }).error ?? '');
+      const error = (JSON.parse(text) as { error?: unknown }).error;
+      if (typeof error === 'string' && OAUTH_ERRORS.has(error)) code = error;
     } catch {}
     const which =
       code === 'invalid_client' || code === 'unauthorized_client'
@@ -513,7 +539,7 @@ function tokenRefused(refresh: boolean): ErrorMapping {
           : 'the access key (CXONE_ACCESS_KEY_ID / CXONE_ACCESS_KEY_SECRET)';
     return {
       kind: 'unauthorized',
-      message: `token: CXone refused ${which} (HTTP ${status})${detail ? `: ${detail}` : ''}`,
+      message: `token: CXone refused ${which} (HTTP ${status})${code ? `: ${code}` : ''}`,
     };
   };
 }

@@ -266,7 +266,7 @@ describe('platform client: answers', () => {
         ],
       }),
     );
-    const client = harness.client();
+    const client = harness.client({ transientRetries: 0 });
     expect(await client.segmentTranscript('late')).toMatchObject({
       ok: false,
       error: { kind: 'not_ready', retryable: true },
@@ -297,7 +297,7 @@ describe('platform client: answers', () => {
 
   it('a call that hangs is a timeout', async () => {
     harness = await startPlatformSimulator();
-    const client = harness.client({ timeoutMs: 300 });
+    const client = harness.client({ timeoutMs: 300, transientRetries: 0 });
     await client.connect();
     harness.sim.hangNext('contactMedia');
     expect(await client.contactMedia('1')).toMatchObject({
@@ -327,6 +327,6 @@ describe('platform client: answers', () => {
     if (echoed.ok) throw new Error('expected a refusal');
     expect(echoed.error.message).not.toContain(sim.accessKeySecret);
     expect(echoed.error.message).not.toContain(encodeURIComponent(sim.clientSecret));
-    expect(echoed.error.message).toContain('[redacted]');
+    expect(echoed.error.message).toMatch(/: invalid_request$/);
   });
 });
