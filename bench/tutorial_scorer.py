@@ -1,7 +1,12 @@
-"""The reference tutorial's scorer (compile_rubric / evaluate_transcript, verbatim algorithm), timed in-process.
+"""The reference tutorial's scorer (compile_rubric / evaluate_transcript, verbatim algorithm).
 
 usage: python3 bench/tutorial_scorer.py RUBRIC.json TRANSCRIPTS.jsonl
-Prints one JSON object: conversations per second (after a warm-up pass) and every conversation's scores.
+    Timed in-process: prints one JSON object, conversations per second (after a warm-up pass) and every
+    conversation's scores.
+usage: python3 bench/tutorial_scorer.py --score RUBRIC.json TRANSCRIPTS.jsonl > RESULTS.jsonl
+    As a user runs it, timed from outside as a whole process: reads the JSON Lines, scores each
+    conversation and writes one JSON line per conversation (its id, total score and every rule's
+    score, weight, match and comment), the counterpart of `npm run score`.
 """
 import json
 import re
@@ -68,7 +73,24 @@ def evaluate_transcript(transcript_lines: list[TranscriptLine], rules: dict[str,
     return result
 
 
+def score_file(rubric_path: str, transcripts_path: str) -> None:
+    with open(rubric_path) as f:
+        rules = compile_rubric(json.load(f))
+    out = sys.stdout
+    with open(transcripts_path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            c = json.loads(line)
+            lines = [TranscriptLine(l.get("speaker", "UNKNOWN"), l.get("text", ""), l.get("timestamp", "")) for l in c["transcript"]]
+            r = evaluate_transcript(lines, rules)
+            out.write(json.dumps({"id": c.get("id"), "total_score": r.total_score, "rule_scores": r.rule_scores}) + "\n")
+
+
 def main() -> None:
+    if sys.argv[1] == "--score":
+        score_file(sys.argv[2], sys.argv[3])
+        return
     with open(sys.argv[1]) as f:
         rules = compile_rubric(json.load(f))
     conversations = []

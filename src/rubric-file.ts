@@ -9,7 +9,17 @@ export const DEFAULT_RUBRIC_PATH = resolve(
   '../rubrics/tutorial.yaml',
 );
 
-export type RubricLoad = { ok: true; rubric: Rubric; scorer: Scorer } | { ok: false; problems: string[] };
+export type RubricLoad =
+  | {
+      ok: true;
+      rubric: Rubric;
+      /** Scores on the calling thread (tests, tools); the service uses src/scoring-pool instead. */
+      scorer: Scorer;
+      /** The file's path and text, for threads that compile their own copy (src/scoring-pool). */
+      path: string;
+      text: string;
+    }
+  | { ok: false; problems: string[] };
 
 /** Reads and compiles a rubric file once; every problem comes back as one line naming the file. */
 export function loadRubricFile(path: string | null): RubricLoad {
@@ -30,6 +40,8 @@ export function loadRubricFile(path: string | null): RubricLoad {
   return {
     ok: true,
     rubric,
+    path: file,
+    text,
     scorer: createScorer(rubric),
   };
 }

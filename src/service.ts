@@ -29,6 +29,7 @@ import { runSweep, type SweepResult } from './pipeline/sweep.js';
 import { createWorker, type Worker } from './pipeline/worker.js';
 import { loadRubricFile } from './rubric-file.js';
 import type { Scorer } from './scoring/index.js';
+import { createScoringPool } from './scoring-pool/index.js';
 import {
   createWriteProbe,
   migrate,
@@ -125,19 +126,22 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
       EXIT.config,
     );
   }
+  // Scoring runs on worker threads: a long transcript must not hold HTTP or lease renewal.
+  const scorer = createScoringPool({ rubric: loaded.rubric, text: loaded.text, path: loaded.path });
   const profile =
     config.api === 'platform'
-      ? platformProfile(config, deps, budget, loaded.scorer, formId)
-      : tutorialProfile(config, deps, budget, loaded.scorer, formId);
+      ? platformProfile(config, deps, budget, scorer, formId)
+      : tutorialProfile(config, deps, budget, scorer, formId);
   return {
     store,
     jobs: new JobStore(store, formId),
     sweeps: new SweepStore(store.db),
     profile,
-    scorer: loaded.scorer,
+    scorer,
     formId,
     async close() {
       await profile.close();
+      await scorer.close();
       budget.close();
       store.close();
     },

@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
+  EMPTY_TRANSCRIPT,
+  isEmptyTranscript,
   parseConversations,
   parseRubric,
   type RuleOutcome,
@@ -70,13 +72,21 @@ function testRubric(file: string): number {
         );
       }
     }
+    if (transcript && isEmptyTranscript(transcript)) {
+      // As the service: an empty transcript is not scored, so its labels cannot be checked.
+      out.push(
+        `  example '${example.name}': not scored: ${EMPTY_TRANSCRIPT} (the service does not score such conversations)`,
+      );
+      transcript = undefined;
+    }
     if (!transcript) {
       broken++;
       continue;
     }
     const result = scoreTranscript(rubric, transcript);
+    const byName = new Map(result.rules.map((r) => [r.name, r]));
     for (const [ruleName, expected] of Object.entries(example.expect) as [string, RuleOutcome][]) {
-      const got = result.rules.find((r) => r.name === ruleName)!;
+      const got = byName.get(ruleName)!;
       const stats = perRule.get(ruleName)!;
       stats.total++;
       total++;
@@ -100,7 +110,7 @@ function testRubric(file: string): number {
     );
   }
   out.push(
-    `  overall: ${agree}/${total} labels agree (${pct(agree, total)})${broken > 0 ? `, ${broken} example(s) could not be read` : ''}`,
+    `  overall: ${agree}/${total} labels agree (${pct(agree, total)})${broken > 0 ? `, ${broken} example(s) could not be read or scored` : ''}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
   return agree === total && broken === 0 ? 0 : 1;

@@ -83,7 +83,7 @@ export async function dryRun(options: {
         } else if (!transcript.lines.some((l) => l.text.trim() !== '')) {
           Object.assign(row, { verdict: 'skip', detail: 'transcript is empty' });
         } else {
-          const scored = scorer.score(transcript.lines);
+          const scored = await scorer.score(transcript.lines);
           const score = Number(formatScore(Math.min(100, Math.max(0, scored.overallScore))));
           Object.assign(row, {
             verdict: 'score',

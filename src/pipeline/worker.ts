@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { CxoneError } from '../cxone/types.js';
-import type { Scorer } from '../scoring/index.js';
+import { EMPTY_TRANSCRIPT, isEmptyTranscript, type Scorer } from '../scoring/index.js';
 import { isBusy, retryWhileBusy } from '../store/db.js';
 import {
   type Job,
@@ -328,8 +328,8 @@ export function createWorker(options: WorkerOptions): Worker {
     if (transcript.warnings.length > 0) {
       log.warn({ conversationId: id, warnings: transcript.warnings }, 'transcript assembled with warnings');
     }
-    if (!transcript.lines.some((line) => line.text.trim() !== '')) {
-      const why = { code: 'empty_transcript', reason: 'transcript is empty' } as const;
+    if (isEmptyTranscript(transcript.lines)) {
+      const why = { code: 'empty_transcript', reason: EMPTY_TRANSCRIPT } as const;
       return ended(
         await record(() => jobs.skip(owner, id, why, clock.now())),
         'skipped',
@@ -337,7 +337,7 @@ export function createWorker(options: WorkerOptions): Worker {
         why.reason,
       );
     }
-    const result = scorer.score(transcript.lines);
+    const result = await scorer.score(transcript.lines);
     const delivered = await destination.deliver({
       conversationId: id,
       agentId: job.agentId,

@@ -3,15 +3,21 @@
  * transcript files is the caller's job.
  */
 
-export type { Conversation } from './conversations.js';
-export { parseConversations } from './conversations.js';
+export type { Conversation, ConversationRead } from './conversations.js';
+export {
+  fileBaseName,
+  parseConversations,
+  parsesAsJson,
+  readConversation,
+  readConversationLine,
+} from './conversations.js';
 export type { PatternError } from './regex/index.js';
-export { BACKTRACK_BUDGET } from './regex/index.js';
+export { BACKTRACK_BUDGET, MAX_AUTOMATON_STATES } from './regex/index.js';
 export type { ParseResult, Rubric, RubricExample, Rule } from './rubric.js';
 export { parseRubric } from './rubric.js';
 export { evaluationComment, formatScore, scoreTranscript } from './score.js';
 export { createScorer, type Scorer } from './scorer.js';
-export { parseTimestamp } from './transcript.js';
+export { EMPTY_TRANSCRIPT, isEmptyTranscript, parseTimestamp } from './transcript.js';
 export type {
   CompiledRubric,
   CompiledRule,

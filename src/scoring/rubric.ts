@@ -3,9 +3,9 @@
  * the rule and the field. Patterns are compiled here, once per rubric.
  */
 import { createHash } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
-import { compilePattern, type Matcher, PatternError } from './regex/index.js';
+import { compilePattern, MAX_AUTOMATON_STATES, type Matcher, PatternError, tooSlow } from './regex/index.js';
 import {
   type ConditionInput,
   exampleSchema,
@@ -57,6 +57,8 @@ export interface NativeCheck {
   mode: 'must' | 'must_not';
   minCount: number;
   before?: string;
+  /** Index in `rules` of the rule `before` names (resolved once, at load). */
+  beforeIndex?: number;
   scoreLevels?: { atLeast: number; score: number }[];
   appliesIf?: Finder;
 }
@@ -87,13 +89,9 @@ export type ParseResult = { ok: true; rubric: Rubric } | { ok: false; errors: st
 
 export function parseRubric(text: string, fileName: string): ParseResult {
   const errors: string[] = [];
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { uniqueKeys: true });
-  } catch (e) {
-    const msg = (e as Error).message.split('\n')[0];
-    return { ok: false, errors: [`${fileName}: not valid YAML or JSON: ${msg}`] };
-  }
+  const read = readYaml(text);
+  if (!read.ok) return { ok: false, errors: [`${fileName}: not valid YAML or JSON: ${read.message}`] };
+  const doc = read.value;
   if (doc === null || doc === undefined) return { ok: false, errors: [`${fileName}: the rubric is empty`] };
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     return {
@@ -103,12 +101,9 @@ export function parseRubric(text: string, fileName: string): ParseResult {
   }
   const hash = createHash('sha256').update(text).digest('hex');
   const record = doc as Record<string, unknown>;
-  if (typeof record.version === 'number') {
-    // `version: 2.10` is the number 2.1 to YAML; the author meant the text they wrote. The failsafe
-    // schema reads every scalar as its source text.
-    const raw = (parseYaml(text, { schema: 'failsafe' }) as Record<string, unknown>).version;
-    if (typeof raw === 'string') record.version = raw;
-  }
+  // `version: 2.10` is the number 2.1 to YAML; the author meant the text they wrote.
+  if (typeof record.version === 'number' && read.versionSource !== undefined)
+    record.version = read.versionSource;
   const isNative = Array.isArray(record.rules);
   // `rules` (with `name`/`version`) that is not a list is a mistyped native rubric, not a tutorial
   // rubric with rules called "name" and "rules": say what is wrong instead of blaming each key.
@@ -126,6 +121,49 @@ export function parseRubric(text: string, fileName: string): ParseResult {
   }
   if (errors.length > 0 || !rubric) return { ok: false, errors };
   return { ok: true, rubric };
+}
+
+type YamlRead = { ok: true; value: unknown; versionSource?: string } | { ok: false; message: string };
+
+/**
+ * YAML (or JSON, a subset) to plain values, refusing repeated keys. In time linear in the text: the
+ * yaml library's own `uniqueKeys` check compares each key with every earlier one of its map, which
+ * took minutes on a rubric of a few thousand rules; here each map's keys go through a Set.
+ */
+function readYaml(text: string): YamlRead {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: false, lineCounter: lines });
+  const syntax = doc.errors[0];
+  if (syntax) return { ok: false, message: syntax.message.split('\n')[0]! };
+  let repeated: string | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
+        if (seen.has(key)) {
+          const at = (pair.key as { range?: [number, number, number] } | null)?.range?.[0] ?? 0;
+          const { line, col } = lines.linePos(at);
+          const shown = key.length > 60 ? `${key.slice(0, 59)}…` : key;
+          repeated = `Map keys must be unique at line ${line}, column ${col}: '${shown}' is repeated`;
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  if (repeated) return { ok: false, message: repeated };
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (e) {
+    // e.g. too many aliases (a "billion laughs" file).
+    return { ok: false, message: (e as Error).message.split('\n')[0]! };
+  }
+  const version = doc.get('version', true);
+  const versionSource = isScalar(version) && typeof version.source === 'string' ? version.source : undefined;
+  return { ok: true, value, ...(versionSource !== undefined ? { versionSource } : {}) };
 }
 
 /** Formats zod issues as "file: rule 'x': `field.path` message". */
@@ -149,17 +187,36 @@ function report(errors: string[], prefix: string, error: z.ZodError, input: unkn
   }
 }
 
+/** A pattern as quoted in an error: enough to recognise it, never a whole page of it. */
+function shownPattern(source: string): string {
+  return source.length > 80 ? `/${source.slice(0, 79)}…/` : `/${source}/`;
+}
+
+/** Longest phrase accepted: a phrase is a few words; finding one costs up to its length per character. */
+const MAX_PHRASE = 1_000;
+
+/**
+ * `searches`: how many times a rule may search one turn with this pattern (its min_count). Each
+ * search for the next occurrence may re-read the rest of the turn on the automaton, so the automaton's
+ * cost bound applies to states x searches.
+ */
 function compilePatternAt(
   source: string,
   ignoreCase: boolean,
   where: string,
   errors: string[],
+  searches = 1,
 ): Matcher | undefined {
   try {
-    return compilePattern(source, ignoreCase);
+    const matcher = compilePattern(source, ignoreCase);
+    if (matcher.engine === 'nfa' && matcher.cost * searches > MAX_AUTOMATON_STATES) {
+      errors.push(`${where} ${shownPattern(source)}: ${tooSlow(matcher.cost, searches)}`);
+      return undefined;
+    }
+    return matcher;
   } catch (e) {
     if (e instanceof PatternError) {
-      errors.push(`${where} /${source}/: ${e.message}`);
+      errors.push(`${where} ${shownPattern(source)}: ${e.message}`);
       return undefined;
     }
     throw e;
@@ -236,6 +293,7 @@ function compileFinder(
   prefix: string,
   fieldPrefix: string,
   errors: string[],
+  searches = 1,
 ): Finder | undefined {
   const asList = (v: string | string[] | undefined) =>
     v === undefined ? [] : typeof v === 'string' ? [v] : v;
@@ -243,7 +301,11 @@ function compileFinder(
   asList(spec.phrases).forEach((p, i) => {
     const phrase = foldPhrase(p);
     if (phrase === '') errors.push(`${prefix}\`${fieldPrefix}phrases.${i}\` must not be blank`);
-    else needles.push({ kind: 'phrase', label: p.trim(), phrase });
+    else if (phrase.length > MAX_PHRASE) {
+      errors.push(
+        `${prefix}\`${fieldPrefix}phrases.${i}\` is ${phrase.length.toLocaleString('en-US')} characters long; a phrase is at most ${MAX_PHRASE.toLocaleString('en-US')} (a few words: list several phrases instead)`,
+      );
+    } else needles.push({ kind: 'phrase', label: p.trim(), phrase });
   });
   asList(spec.patterns).forEach((p, i) => {
     const matcher = compilePatternAt(
@@ -251,6 +313,7 @@ function compileFinder(
       !spec.case_sensitive,
       `${prefix}\`${fieldPrefix}patterns.${i}\``,
       errors,
+      searches,
     );
     if (matcher) needles.push({ kind: 'pattern', label: p, matcher });
   });
@@ -280,6 +343,10 @@ function compileNative(
   const rules: Rule[] = [];
   const seen = new Set<string>();
   const befores: { rule: string; target: string; prefix: string }[] = [];
+  // A rule with a mistake (a mistyped field) is reported once. References to rules by name are then
+  // not checked: with a rule missing, every example that labels it would be reported too, burying
+  // the one real mistake under a line per example.
+  let brokenRules = 0;
   top.data.rules.forEach((raw, index) => {
     const rawName = (raw as { name?: unknown } | null)?.name;
     const label = typeof rawName === 'string' && rawName !== '' ? `'${rawName}'` : `#${index + 1}`;
@@ -287,12 +354,14 @@ function compileNative(
     const parsed = nativeRuleSchema.safeParse(raw);
     if (!parsed.success) {
       report(errors, prefix, parsed.error, raw);
+      brokenRules++;
       return;
     }
     const r: NativeRuleInput = parsed.data;
     if (seen.has(r.name)) errors.push(`${prefix}\`name\` is used by another rule; names must be unique`);
     seen.add(r.name);
-    const finder = compileFinder(r, prefix, '', errors);
+    const searches = r.score_levels ? 1 : (r.min_count ?? 1);
+    const finder = compileFinder(r, prefix, '', errors, searches);
     const appliesIf = r.applies_if ? compileFinder(r.applies_if, prefix, 'applies_if.', errors) : undefined;
     if (r.score_levels && r.mode === 'must_not') {
       errors.push(`${prefix}\`score_levels\` only works with mode must (partial credit for what was found)`);
@@ -338,10 +407,18 @@ function compileNative(
     rules.push(rule);
   });
   for (const b of befores) {
-    if (!seen.has(b.target))
+    if (!seen.has(b.target) && brokenRules === 0)
       errors.push(`${b.prefix}\`before\` names '${b.target}', which is not a rule of this rubric`);
   }
-  const examples = compileExamples(top.data.examples ?? [], file, seen, errors);
+  const index = new Map(rules.map((rule, i) => [rule.name, i]));
+  for (const rule of rules) {
+    const check = rule.check as NativeCheck;
+    if (check.before !== undefined) {
+      const target = index.get(check.before);
+      if (target !== undefined) check.beforeIndex = target;
+    }
+  }
+  const examples = compileExamples(top.data.examples ?? [], file, brokenRules === 0 ? seen : null, errors);
   const rubric: Rubric = {
     name: top.data.name,
     version: top.data.version,
@@ -354,10 +431,11 @@ function compileNative(
   return rubric;
 }
 
+/** `ruleNames`: the rubric's rules, or null when some rule is broken (its name is then unknown). */
 function compileExamples(
   raw: unknown[],
   file: string,
-  ruleNames: Set<string>,
+  ruleNames: Set<string> | null,
   errors: string[],
 ): RubricExample[] {
   const out: RubricExample[] = [];
@@ -371,7 +449,8 @@ function compileExamples(
       return;
     }
     for (const rule of Object.keys(parsed.data.expect)) {
-      if (!ruleNames.has(rule)) errors.push(`${prefix}\`expect.${rule}\` names no rule of this rubric`);
+      if (ruleNames && !ruleNames.has(rule))
+        errors.push(`${prefix}\`expect.${rule}\` names no rule of this rubric`);
     }
     const example: RubricExample = { name, expect: parsed.data.expect };
     if (typeof parsed.data.transcript === 'string') example.transcriptFile = parsed.data.transcript;

@@ -84,9 +84,10 @@ export type NativeRuleInput = z.infer<typeof nativeRuleSchema>;
 
 export const outcomeSchema = z.enum(['pass', 'fail', 'na'], { error: 'must be pass, fail or na' });
 
+/** A transcript line. `text` is required: a line without it is another format (e.g. role/content), not silence. */
 export const transcriptLineSchema = z.object({
   speaker: z.string({ error: 'must be a string' }).default('UNKNOWN'),
-  text: z.string({ error: 'must be a string' }).default(''),
+  text: z.string({ error: 'must be a string' }),
   timestamp: z.union([z.string(), z.number().transform(String)], { error: 'must be a string' }).default(''),
 });
 

@@ -263,10 +263,10 @@ function describeOccurrence(ctx: TranscriptContext, o: Occurrence): string {
 }
 
 /** The first occurrence of another rule's needles, for `before:`; memoized per transcript. */
-function firstOf(rubric: Rubric, name: string, ctx: TranscriptContext): Occurrence | null {
-  const key = `first:${name}`;
+function firstOf(rubric: Rubric, index: number | undefined, ctx: TranscriptContext): Occurrence | null {
+  const key = `first:${index}`;
   if (ctx.memo.has(key)) return ctx.memo.get(key) as Occurrence | null;
-  const other = rubric.rules.find((r) => r.name === name);
+  const other = index === undefined ? undefined : rubric.rules[index];
   const first = other && other.check.kind === 'native' ? scan(other.check.finder, ctx, null, 1).first : null;
   ctx.memo.set(key, first);
   return first;
@@ -289,7 +289,7 @@ function scoreNativeRule(rule: Rule, check: NativeCheck, ctx: TranscriptContext,
     }
     condition = `; applies because of ${describeOccurrence(ctx, cond.first)}`;
   }
-  const limit = check.before ? firstOf(rubric, check.before, ctx) : null;
+  const limit = check.before ? firstOf(rubric, check.beforeIndex, ctx) : null;
   const wantAll = check.scoreLevels !== undefined;
   const found = scan(check.finder, ctx, limit, wantAll ? Number.POSITIVE_INFINITY : check.minCount);
   let score: number;

@@ -9,15 +9,19 @@ import type { CompiledRubric, ScoreResult, TranscriptLine } from './types.js';
  */
 export interface Scorer {
   rubric: CompiledRubric;
-  score(lines: TranscriptLine[]): ScoreResult;
+  /**
+   * Async: the service scores on worker threads (src/scoring-pool), so that a long transcript never
+   * holds the event loop; this engine's own Scorer (createScorer) answers at once.
+   */
+  score(lines: TranscriptLine[]): Promise<ScoreResult>;
   comment(result: ScoreResult): string;
 }
 
-/** The engine's Scorer for a parsed rubric. */
+/** The engine's Scorer for a parsed rubric, scoring on the calling thread (tests, tools). */
 export function createScorer(rubric: Rubric): Scorer {
   return {
     rubric,
-    score: (lines) => scoreTranscript(rubric, lines),
+    score: async (lines) => scoreTranscript(rubric, lines),
     comment: (result) => evaluationComment(rubric, result),
   };
 }

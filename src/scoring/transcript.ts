@@ -8,6 +8,18 @@ import type { TranscriptLine } from './types.js';
 
 export type Speaker = 'agent' | 'customer' | 'system' | 'other';
 
+/**
+ * Whether a transcript has nothing to evaluate: no line with any text. Such a conversation is not
+ * scored, by the service or offline (docs/rubrics.md section 8): every rule would fail on silence, and
+ * an empty transcript is nearly always a transcription problem, not an agent's.
+ */
+export function isEmptyTranscript(lines: readonly TranscriptLine[]): boolean {
+  return !lines.some((line) => String(line.text ?? '').trim() !== '');
+}
+
+/** Why an empty transcript was not scored, in the service's job record and the CLIs' output alike. */
+export const EMPTY_TRANSCRIPT = 'transcript is empty';
+
 /** Text folded for phrase search, with the way back to positions in the original line. */
 export interface FoldedText {
   text: string;

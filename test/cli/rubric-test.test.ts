@@ -73,3 +73,51 @@ examples:
     expect(run([]).code).toBe(2);
   });
 });
+
+describe('npm run rubric:test: what a rubric author trips on (issue 9)', () => {
+  it('reports a mistyped rule once and stops, not once per labelled example', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rubric-test-'));
+    const examples = Array.from(
+      { length: 6 },
+      (_, i) =>
+        `  - name: call ${i}\n    transcript: [{speaker: AGENT, text: hello, timestamp: ""}]\n    expect: {greet: pass, close: fail}\n`,
+    ).join('');
+    writeFileSync(
+      join(dir, 'typo.yaml'),
+      `name: T\nversion: 1\nrules:\n  - {name: greet, phrase: [hello]}\n  - {name: close, phrases: [goodbye], before: greet}\nexamples:\n${examples}`,
+    );
+    const r = run([join(dir, 'typo.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `${join(dir, 'typo.yaml')}: rule 'greet': \`phrase\` is not a known field`,
+    ]);
+    expect(r.stdout).toBe('');
+  });
+
+  it('does not score an example with an empty transcript, as the service does not, and says so', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rubric-test-'));
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      `name: T
+version: 1
+rules:
+  - {name: greet, phrases: [hello]}
+examples:
+  - name: spoken
+    transcript: [{speaker: AGENT, text: hello, timestamp: ""}]
+    expect: {greet: pass}
+  - name: silent
+    transcript: []
+    expect: {greet: fail}
+`,
+    );
+    const r = run([join(dir, 'r.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      "example 'silent': not scored: transcript is empty (the service does not score such conversations)",
+    );
+    expect(r.stdout).toContain(
+      'overall: 1/1 labels agree (100.0%), 1 example(s) could not be read or scored',
+    );
+  });
+});

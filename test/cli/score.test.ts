@@ -1,8 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { formatScored } from '../../src/cli/score-output.js';
+import { EMPTY_TRANSCRIPT, parseRubric, scoreTranscript } from '../../src/scoring/index.js';
 import { runQm } from '../support/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -97,5 +99,116 @@ describe('npm run score', () => {
     expect(run([]).code).toBe(2);
     expect(run(['--format', 'xml', 'x.json']).code).toBe(2);
     expect(run(['--bogus']).code).toBe(2);
+  });
+});
+
+describe('npm run score: what a rubric author trips on (issue 9)', () => {
+  it('refuses transcript lines in another format (role/content), naming the line and the keys expected', () => {
+    const dir = tmp({
+      'chat.jsonl': `${conv('ok', 'hello')}\n${JSON.stringify({ id: 'c2', transcript: [{ role: 'agent', content: 'hello' }] })}\n`,
+      'chat.json': JSON.stringify([
+        { speaker: 'AGENT', text: 'hi' },
+        { role: 'user', content: 'hello' },
+      ]),
+    });
+    const r = run(['chat.jsonl', 'chat.json'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'chat.jsonl:2: transcript line 1 has no "text": each line needs "speaker", "text" and "timestamp" (it has "role", "content")',
+      'chat.json: transcript line 2 has no "text": each line needs "speaker", "text" and "timestamp" (it has "role", "content")',
+    ]);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual(['ok']);
+  });
+
+  it('does not score an empty transcript, as the service does not, and says so', () => {
+    const dir = tmp({
+      'calls.jsonl': [
+        conv('spoken', 'hello'),
+        JSON.stringify({ id: 'silent', transcript: [] }),
+        JSON.stringify({ id: 'blank', transcript: [{ speaker: 'AGENT', text: '  ', timestamp: '' }] }),
+      ].join('\n'),
+    });
+    const r = run(['calls.jsonl'], dir);
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ id: 'spoken', overall_score: 20 });
+    // The reason is the service's own ("transcript is empty", the skipped job's reason).
+    expect(lines.slice(1)).toEqual([
+      { id: 'silent', file: 'calls.jsonl', skipped: EMPTY_TRANSCRIPT },
+      { id: 'blank', file: 'calls.jsonl', skipped: EMPTY_TRANSCRIPT },
+    ]);
+    const table = run(['--format', 'table', 'calls.jsonl'], dir);
+    expect(table.stdout).toContain('silent: not scored: transcript is empty');
+  });
+});
+
+describe('npm run score: large JSON Lines files on worker threads', () => {
+  it('prints exactly what scoring each line in turn prints, in input order, with bad lines named by line', {
+    timeout: 180_000,
+  }, () => {
+    // Over the 8 MB past which the command uses worker threads, in 4 MB chunks: lines cross chunks.
+    const rubric = parseRubric(
+      readFileSync(join(ROOT, 'rubrics/example.yaml'), 'utf8'),
+      'rubrics/example.yaml',
+    );
+    if (!rubric.ok) throw new Error('example rubric');
+    const filler = 'I can see the last payment we received was in February, let me check. '.repeat(2);
+    const lines: string[] = [];
+    const expected: string[] = [];
+    const bad = new Map([
+      [3, 'not valid JSON'],
+      [350, '`transcript` is required'],
+      [700, 'transcript line 1 has no "text"'],
+    ]);
+    for (let n = 1; lines.length < 1_000; n++) {
+      if (bad.has(n)) {
+        lines.push(
+          n === 3 ? '{oops' : n === 350 ? '{"id": "x"}' : JSON.stringify({ transcript: [{ role: 'x' }] }),
+        );
+        continue;
+      }
+      if (n % 97 === 0) {
+        lines.push('');
+        continue;
+      }
+      const transcript = [
+        {
+          speaker: 'AGENT',
+          text: n % 3 ? 'Good morning, this call may be recorded.' : 'Hi.',
+          timestamp: '00:00:01',
+        },
+        ...Array.from({ length: 60 }, (_, i) => ({
+          speaker: i % 2 ? 'CUSTOMER' : 'AGENT',
+          text: `${filler}${n}-${i}`,
+          timestamp: `00:${String(Math.floor(i / 30)).padStart(2, '0')}:${String((i * 2) % 60).padStart(2, '0')}`,
+        })),
+        { speaker: 'AGENT', text: n % 5 ? 'Thank you for your time.' : 'Bye.', timestamp: '00:09:00' },
+      ];
+      const withId = n % 10 !== 0;
+      lines.push(JSON.stringify(withId ? { id: `c${n}`, transcript } : { transcript }));
+      const id = withId ? `c${n}` : `big:${n}`;
+      expected.push(
+        formatScored('json', rubric.rubric, id, 'big.jsonl', scoreTranscript(rubric.rubric, transcript), 120),
+      );
+    }
+    const text = `${lines.join('\n')}\n`;
+    expect(text.length).toBeGreaterThan(9 * 1024 * 1024);
+    const dir = tmp({ 'big.jsonl': text });
+    const r = run(['--rubric', join(ROOT, 'rubrics/example.yaml'), 'big.jsonl'], dir);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^big\.jsonl:3: not valid JSON/),
+      'big.jsonl:350: `transcript` is required',
+      expect.stringMatching(/^big\.jsonl:700: transcript line 1 has no "text"/),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(expected.join(''));
   });
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { compilePattern, PatternError } from '../../src/scoring/regex/index.js';
+import { parsePattern } from '../../src/scoring/regex/ast.js';
+import { candidatesOf, setTest } from '../../src/scoring/regex/chars.js';
+import { automatonStates, backtrackWork } from '../../src/scoring/regex/cost.js';
+import {
+  BACKTRACK_BUDGET,
+  compilePattern,
+  MAX_AUTOMATON_STATES,
+  PatternError,
+} from '../../src/scoring/regex/index.js';
+import { NfaMatcher } from '../../src/scoring/regex/nfa.js';
 
 const find = (pattern: string, text: string, ignoreCase = true) => {
   const m = compilePattern(pattern, ignoreCase).find(text, 0);
@@ -175,5 +184,81 @@ describe('escapes Python reads', () => {
   // which is not available here; rubric authors write the character itself.
   it.fails('known gap: \\N{EM DASH} is refused although Python accepts it', () => {
     expect(() => compilePattern('\\N{EM DASH}', true)).not.toThrow();
+  });
+});
+
+// Issue 10 item 4: the cost model behind the refusals (test/scoring/rubric.test.ts has the messages).
+describe('the cost of a pattern, computed from its parse', () => {
+  it('multiplies counted repetitions out arithmetically, without building anything', () => {
+    // 10^9 copies: refused at once (building it would take the process down).
+    expect(() => compilePattern('((a{1000}){1000}){1000}', true)).toThrow(
+      /1,000,000,001 places .* could take days/,
+    );
+    expect(() => compilePattern('(?:(?:x?){1000}){1000}', true)).toThrow(PatternError);
+  });
+
+  it.each([
+    'a',
+    '(.*a){20}',
+    '(a|bc|)+x?',
+    'x{3,7}y{,2}z{2}',
+    '(?:a|b){2,5}?c*?',
+    '\\bword\\b(?:\\s+\\w+){0,3}',
+    '(?i:ab)(?-i:c)+',
+    '()',
+    '(?:)|a',
+  ])('predicts the automaton the engine builds for /%s/ exactly', (pattern) => {
+    const parsed = parsePattern(pattern, true);
+    expect(automatonStates(parsed.node)).toBe(new NfaMatcher(parsed.node, parsed.flags).states);
+  });
+
+  it('runs patterns with little to try per position on V8, everything else on the bounded automaton', () => {
+    // Word lists are what rubrics are made of: their work is the sum of the words, not words x longest.
+    const words = Array.from({ length: 150 }, (_, i) => `word${i}`).join('|');
+    expect(backtrackWork(parsePattern(`\\b(?:${words})\\b`, true).node)).toBeLessThanOrEqual(
+      BACKTRACK_BUDGET,
+    );
+    expect(compilePattern(`\\b(?:${words})\\b`, true).engine).toBe('native');
+    // Many ways to match the same text: too much to try per position, so the automaton.
+    expect(compilePattern('(?:a|a){12}', true).engine).toBe('nfa');
+    expect(compilePattern('(?:a|a){12}', true).cost).toBeLessThanOrEqual(MAX_AUTOMATON_STATES);
+    expect(compilePattern('\\s+$', true).engine).toBe('nfa');
+  });
+});
+
+describe('first-character candidates (what lets a skipper be built without asking about every code point)', () => {
+  // Case-insensitive sets meet letters through Python's equivalences: Kelvin sign, long s, dotless i,
+  // final sigma, micro sign... The candidates must include every code point the set's test accepts.
+  it.each([
+    ['k', true],
+    ['s', true],
+    ['i', true],
+    ['σ', true],
+    ['µ', true],
+    ['ß', true],
+    ['a-f', false],
+    ['0-9', true],
+  ])('[%s] (case-insensitive: %s) misses nothing its test accepts', (members, ci) => {
+    const set = {
+      ranges: members.includes('-')
+        ? [members.codePointAt(0)!, members.codePointAt(2)!]
+        : [members.codePointAt(0)!, members.codePointAt(0)!],
+      escapes: [] as never[],
+      negated: false,
+    };
+    const test = setTest(set, ci, false, false);
+    const candidates = new Set(candidatesOf(set, ci, false, 4096)!);
+    const missed: number[] = [];
+    for (let cp = 0; cp <= 0xffff; cp++) if (test(cp) && !candidates.has(cp)) missed.push(cp);
+    expect(missed).toEqual([]);
+  });
+
+  it('covers \\d and \\s, and gives up on sets too broad to list', () => {
+    const digits = { ranges: [], escapes: ['d' as const], negated: false };
+    const test = setTest(digits, false, false, false);
+    const candidates = new Set(candidatesOf(digits, false, false, 4096)!);
+    for (let cp = 0; cp <= 0xffff; cp++) if (test(cp)) expect(candidates.has(cp)).toBe(true);
+    expect(candidatesOf({ ranges: [], escapes: ['w'], negated: false }, true, false, 4096)).toBeNull();
+    expect(candidatesOf({ ranges: [97, 97], escapes: [], negated: true }, true, false, 4096)).toBeNull();
   });
 });

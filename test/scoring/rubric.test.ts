@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRubric } from '../../src/scoring/index.js';
-import { errorsOf, nativeRubric } from '../support/scoring.js';
+import { MAX_AUTOMATON_STATES } from '../../src/scoring/regex/index.js';
+import { errorsOf, nativeRubric, rubricOf } from '../support/scoring.js';
 
 const one = (body: string) => nativeRubric(`  - name: verification\n${body.replace(/^/gm, '    ')}\n`);
 
@@ -193,4 +194,132 @@ describe('patterns Python rejects are refused at load (docs/rubrics.md section 4
       expect(parseRubric(tutorialRule(pattern), 'tutorial.yaml').ok).toBe(false);
     },
   );
+});
+
+// Issue 10 item 4: "no rubric pattern can stall scoring". What every accepted pattern may cost per
+// character is bounded at load (docs/rubrics.md section 4); a pattern over the bound is refused with a
+// message naming the rule, the field and what it would cost.
+describe('a pattern too costly to search is refused at load, saying why', () => {
+  // The pattern of the finding: accepted before, 38 s on a 100 KB transcript.
+  const FINDING = '(?:(?:.*a){1000}){6}b';
+
+  it('refuses the finding, naming rule and field and what it would cost', () => {
+    const errors = errorsOf(`greeting: {pattern: '${FINDING}', weight: 1}\n`);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /^rubric\.yaml: rule 'greeting': `pattern` \/\(\?:\(\?:\.\*a\)\{1000\}\)\{6\}b\/: too complex to search quickly: /,
+    );
+    // In words a QA manager can act on: how much work, on what, the limit, what to change.
+    expect(errors[0]).toContain('18,002 places in the pattern at every character');
+    expect(errors[0]).toContain('a 2-hour call (~100,000 characters) could take');
+    expect(errors[0]).toContain(`the limit is ${MAX_AUTOMATON_STATES.toLocaleString('en-US')}`);
+    expect(errors[0]).toContain('smaller counts in {...}');
+  });
+
+  it('refuses it in a native rule too, naming the pattern by its place in the list', () => {
+    const errors = errorsOf(nativeRubric(`  - {name: hold, patterns: [please hold, '${FINDING}']}\n`));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /^rubric\.yaml: rule 'hold': `patterns\.1` \/.*\/: too complex to search quickly/,
+    );
+  });
+
+  it('counts min_count: each search for the next occurrence may re-read the turn', () => {
+    // ~300 automaton states: fine searched once, too much searched up to 5 times per turn.
+    const pattern = '(?:.*a){100}';
+    expect(rubricOf(nativeRubric(`  - {name: r, patterns: ['${pattern}']}\n`)).rules).toHaveLength(1);
+    const errors = errorsOf(nativeRubric(`  - {name: r, patterns: ['${pattern}'], min_count: 5}\n`));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain("rule 'r': `patterns.0`");
+    expect(errors[0]).toContain('min_count 5 searches each turn up to 5 times');
+    expect(errors[0]).toContain('Lower min_count');
+    // score_levels searches each turn once per pattern: no multiplication.
+    expect(
+      rubricOf(
+        nativeRubric(
+          `  - {name: r, patterns: ['${pattern}', x], score_levels: [{at_least: 2, score: 100}]}\n`,
+        ),
+      ).rules,
+    ).toHaveLength(1);
+  });
+
+  it('quotes at most 80 characters of a long pattern', () => {
+    const long = `(?:${Array.from({ length: 600 }, (_, i) => `w${i}x`).join('|')})\\s+y`;
+    const [error] = errorsOf(`r: {pattern: '${long}', weight: 1}\n`);
+    expect(error).toContain('`pattern` /(?:w0x|w1x|');
+    expect(error).toContain('…/: too complex');
+    expect(error!.length).toBeLessThan(600);
+  });
+
+  it('refuses a phrase longer than 1,000 characters', () => {
+    const errors = errorsOf(nativeRubric(`  - {name: r, phrases: [ok, '${'word '.repeat(300)}']}\n`));
+    expect(errors).toEqual([
+      "rubric.yaml: rule 'r': `phrases.1` is 1,499 characters long; a phrase is at most 1,000 (a few words: list several phrases instead)",
+    ]);
+  });
+});
+
+// Issue 10 item 4: loading takes time linear in the rubric's size. A 25 KB rubric took 16 s and a 500 KB
+// one did not load in 300 s (npm start not listening meanwhile). These load 500 KB rubrics of the
+// shapes that were super-linear; the timeouts only detect a hang (speed is measured in bench/).
+const KB = 1024;
+const word = (i: number) => `w${i.toString(36)}q`;
+
+/** Rules until the text reaches `bytes`. */
+function fill(bytes: number, rule: (i: number) => string): string {
+  const parts: string[] = [];
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    const text = rule(i);
+    parts.push(text);
+    size += text.length + 1;
+  }
+  return parts.join('\n');
+}
+
+describe('loading a 500 KB rubric completes', () => {
+  it('with 31 rules that are long word lists (each took ~16 s: its skipper asked each of its 3,000 first-character tests about all 65,536 BMP code points)', {
+    timeout: 60_000,
+  }, () => {
+    const list = Array.from({ length: 3_000 }, (_, i) => word(i)).join('|');
+    const text = Array.from(
+      { length: 31 },
+      (_, r) => `r${r}: {pattern: '\\b(?:${list})\\s+x', weight: 1}`,
+    ).join('\n');
+    expect(text.length).toBeGreaterThan(500 * KB);
+    const parsed = parseRubric(text, 'big.yaml');
+    // Each is now refused at once for what it would cost to search, naming its rule.
+    expect(!parsed.ok && parsed.errors.length).toBe(31);
+    expect(!parsed.ok && parsed.errors[29]).toMatch(
+      /^big\.yaml: rule 'r29': `pattern` .*too complex to search quickly/,
+    );
+  });
+
+  it('in the tutorial shape, every pattern on the automaton', { timeout: 60_000 }, () => {
+    const text = fill(500 * KB, (i) => `r${i}: {pattern: '\\b${word(i)}\\s+(?:call|line)', weight: 1}`);
+    const parsed = parseRubric(text, 'big.yaml');
+    expect(parsed.ok && parsed.rubric.rules.length).toBeGreaterThan(8_000);
+  });
+
+  it('in the native shape, rules with case-insensitive patterns and phrases', { timeout: 60_000 }, () => {
+    const rules = fill(
+      200 * KB,
+      (i) => `  - {name: r${i}, speaker: agent, phrases: [${word(i)} please], patterns: ['${word(i)}\\s+x']}`,
+    );
+    const parsed = parseRubric(`name: Big\nversion: "1"\nrules:\n${rules}\n`, 'big.yaml');
+    expect(parsed.ok && parsed.rubric.rules.length).toBeGreaterThan(2_000);
+  });
+
+  it('with a key repeated far apart (found with a set per map: the yaml check compared every pair)', {
+    timeout: 60_000,
+  }, () => {
+    const text = `${fill(50 * KB, (i) => `r${i}: {pattern: '${word(i)}', weight: 1}`)}\nr7: {pattern: x, weight: 1}\n`;
+    const parsed = parseRubric(text, 'big.yaml');
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.errors).toEqual([
+      expect.stringMatching(
+        /^big\.yaml: not valid YAML or JSON: Map keys must be unique at line \d+, column 1: 'r7' is repeated$/,
+      ),
+    ]);
+  });
 });

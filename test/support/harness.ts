@@ -31,7 +31,7 @@ export function keywordScorer(rules: Record<string, string>): Scorer {
       hash: 'test',
       rules: names.map((name) => ({ name, weight: 1, critical: false })),
     },
-    score(lines: TranscriptLine[]) {
+    async score(lines: TranscriptLine[]) {
       const text = lines
         .map((l) => l.text)
         .join(' ')

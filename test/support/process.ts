@@ -156,6 +156,7 @@ export function runQm(
     cwd: options.cwd ?? REPO_ROOT,
     encoding: 'utf8',
     env: minimalEnv(options.env ?? {}),
+    maxBuffer: 256 * 1024 * 1024,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

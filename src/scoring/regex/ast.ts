@@ -44,6 +44,17 @@ export class PatternError extends Error {}
 
 const MAX_REPEAT = 1000;
 
+// Sticky (`y`): each matches exactly at the parser's position (see Parser.at).
+const GLOBAL_FLAGS = /\(\?([aiLmsux]+)\)/y;
+const COUNTED = /\{(\d*)(,?)(\d*)\}/y;
+const QUANTIFIER_ALONE = /\{(\d+,?\d*|,\d*)\}/y;
+const LOOKAROUND = /\(\?(=|!|<=|<!)/y;
+const NAMED_GROUP = /\(\?P<([A-Za-z_]\w*)>/y;
+const SCOPED_FLAGS = /\(\?([aimsux]*)(?:-([imsx]+))?:/y;
+const TWO_OCTAL = /[0-7]{2}/y;
+const UP_TO_TWO_OCTAL = /[0-7]{0,2}/y;
+const HEX_DIGITS = /^[0-9a-fA-F]*$/;
+
 export function parsePattern(source: string, ignoreCase: boolean): ParsedPattern {
   return new Parser(source, ignoreCase).parse();
 }
@@ -74,10 +85,19 @@ class Parser {
     return new PatternError(`${message} at position ${this.pos}`);
   }
 
+  /**
+   * Matches `re` (a sticky regex) at the current position. Every look-ahead goes through here, not
+   * through `src.slice(pos)`: a copy of the rest per group made parsing quadratic in the pattern.
+   */
+  private at(re: RegExp): RegExpExecArray | null {
+    re.lastIndex = this.pos;
+    return re.exec(this.src);
+  }
+
   /** Python only allows global inline flags such as `(?i)` at the start of the pattern. */
   private readGlobalFlags(): void {
     for (;;) {
-      const m = /^\(\?([aiLmsux]+)\)/.exec(this.src.slice(this.pos));
+      const m = this.at(GLOBAL_FLAGS);
       if (!m) return;
       for (const f of m[1]!) this.applyFlag(f, this.flags);
       this.ci = this.flags.ignoreCase;
@@ -143,7 +163,7 @@ class Parser {
       else if (c === '+') [min, max] = [1, Number.POSITIVE_INFINITY];
       else if (c === '?') [min, max] = [0, 1];
       else if (c === '{') {
-        const m = /^\{(\d*)(,?)(\d*)\}/.exec(this.src.slice(this.pos));
+        const m = this.at(COUNTED);
         if (!m || (m[1] === '' && m[2] === '')) return node; // Python reads a stray `{` as a literal.
         min = m[1] === '' ? 0 : Number(m[1]);
         max = m[2] === '' ? min : m[3] === '' ? Number.POSITIVE_INFINITY : Number(m[3]);
@@ -173,8 +193,7 @@ class Parser {
     if (c === '[') return this.parseClass();
     if (c === '*' || c === '+' || c === '?') throw this.fail('nothing to repeat');
     // `{2}` with nothing before it is a quantifier of nothing to Python; a stray `{` is a literal.
-    if (c === '{' && /^\{(\d+,?\d*|,\d*)\}/.test(this.src.slice(this.pos)))
-      throw this.fail('nothing to repeat');
+    if (c === '{' && this.at(QUANTIFIER_ALONE)) throw this.fail('nothing to repeat');
     this.pos++;
     if (c === '.')
       return { t: 'set', set: { ranges: [], escapes: [], negated: false, any: true }, ci: false };
@@ -191,32 +210,33 @@ class Parser {
   }
 
   private parseGroup(): Node | null {
-    const rest = this.src.slice(this.pos);
+    const src = this.src;
+    const pos = this.pos;
     let savedCi: boolean | undefined;
-    if (rest.startsWith('(?#')) {
+    if (src.startsWith('(?#', pos)) {
       const end = this.src.indexOf(')', this.pos);
       if (end < 0) throw this.fail('missing ), unterminated comment');
       this.pos = end + 1;
       return null;
     }
-    if (/^\(\?(=|!|<=|<!)/.test(rest)) {
+    if (this.at(LOOKAROUND)) {
       throw this.fail(
         'lookahead and lookbehind assertions are not supported (they cannot run in linear time)',
       );
     }
-    if (rest.startsWith('(?>'))
+    if (src.startsWith('(?>', pos))
       throw this.fail('atomic groups are not supported (matching never backtracks)');
-    if (rest.startsWith('(?P='))
+    if (src.startsWith('(?P=', pos))
       throw this.fail('backreferences are not supported (they cannot run in linear time)');
-    if (rest.startsWith('(?(')) throw this.fail('conditional groups are not supported');
+    if (src.startsWith('(?(', pos)) throw this.fail('conditional groups are not supported');
     // Python's named group is (?P<name>...); JavaScript's (?<name>...) is an error there.
-    const named = /^\(\?P<([A-Za-z_]\w*)>/.exec(rest);
+    const named = this.at(NAMED_GROUP);
     if (named) {
       if (this.groupNames.has(named[1]!)) throw this.fail(`redefinition of group name '${named[1]}'`);
       this.groupNames.add(named[1]!);
     }
-    const scoped = /^\(\?([aimsux]*)(?:-([imsx]+))?:/.exec(rest);
-    if (rest.startsWith('(?:')) this.pos += 3;
+    const scoped = this.at(SCOPED_FLAGS);
+    if (src.startsWith('(?:', pos)) this.pos += 3;
     else if (named) this.pos += named[0].length;
     else if (scoped) {
       const m = scoped;
@@ -230,11 +250,9 @@ class Parser {
       if (off.includes('i')) this.ci = false;
       this.scopedFlags = true;
       this.pos += m[0].length;
-    } else if (rest.startsWith('(?')) {
+    } else if (src.startsWith('(?', pos)) {
       throw this.fail(
-        /^\(\?[aiLmsux]+\)/.test(rest)
-          ? 'global flags not at the start of the expression'
-          : 'unknown extension',
+        this.at(GLOBAL_FLAGS) ? 'global flags not at the start of the expression' : 'unknown extension',
       );
     } else this.pos++;
     const node = this.parseAlt();
@@ -268,7 +286,7 @@ class Parser {
     }
     if (/[1-9]/.test(c)) {
       // As Python: three octal digits are a character (\101 is 'A'); anything else is a group reference.
-      const octal = /^[0-7]{2}/.exec(this.src.slice(this.pos));
+      const octal = this.at(TWO_OCTAL);
       if (/[0-7]/.test(c) && octal) {
         const value = Number.parseInt(c + octal[0], 8);
         if (value > 0o377) throw this.fail(`octal escape value \\${c}${octal[0]} outside of range 0-0o377`);
@@ -285,7 +303,7 @@ class Parser {
     const simple: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, v: 11, a: 7, '0': 0 };
     if (c in simple) {
       if (c === '0') {
-        const m = /^[0-7]{0,2}/.exec(this.src.slice(this.pos))![0];
+        const m = this.at(UP_TO_TWO_OCTAL)![0];
         this.pos += m.length;
         return Number.parseInt(`0${m}`, 8);
       }
@@ -294,8 +312,7 @@ class Parser {
     const hexLen = c === 'x' ? 2 : c === 'u' ? 4 : c === 'U' ? 8 : 0;
     if (hexLen > 0) {
       const hex = this.src.slice(this.pos, this.pos + hexLen);
-      if (!new RegExp(`^[0-9a-fA-F]{${hexLen}}$`).test(hex))
-        throw this.fail(`incomplete escape \\${c}${hex}`);
+      if (hex.length !== hexLen || !HEX_DIGITS.test(hex)) throw this.fail(`incomplete escape \\${c}${hex}`);
       this.pos += hexLen;
       const cp = Number.parseInt(hex, 16);
       if (cp > 0x10ffff) throw this.fail(`bad escape \\${c}${hex}`);

@@ -2,28 +2,51 @@
  * Compiles a rubric pattern (Python `re` dialect) into a matcher whose running time is linear in the
  * text, whatever the pattern.
  *
- * Two engines, chosen per pattern at load:
- * - Patterns with no unbounded repetition and few ways to match (most rubric patterns: alternations of
- *   words and phrases, `\d{4}`, `colou?r`) run on V8's own regex engine. A backtracking engine tries at
- *   most `paths(pattern)` ways at each start position, each no longer than `maxLength(pattern)`, so the
- *   work per position is bounded by a constant we check (`BACKTRACK_BUDGET`) and the search is linear.
- * - Every other pattern runs on the Thompson NFA in nfa.ts, which never backtracks.
+ * Two engines, chosen per pattern at load (cost.ts computes both measures from the AST):
+ * - Patterns with no unbounded repetition and little to try at each position (most rubric patterns:
+ *   alternations of words and phrases, `\d{4}`, `colou?r`) run on V8's own regex engine. A
+ *   backtracking engine takes at most `backtrackWork(pattern)` steps at each start position, a
+ *   constant we check (`BACKTRACK_BUDGET`), so the search is linear with a small constant.
+ * - Every other pattern runs on the Thompson NFA in nfa.ts, which never backtracks and visits each of
+ *   its states at most once per character: its cost per character is its number of states, which we
+ *   bound (`MAX_AUTOMATON_STATES`), refusing the pattern at load above it.
  * Constructs neither can run in linear time (backreferences, lookarounds) are refused at load.
  */
-import { type CharSet, type Flags, type Node, parsePattern } from './ast.js';
+import { type CharSet, type Flags, type Node, PatternError, parsePattern } from './ast.js';
 import { wordTest } from './chars.js';
+import { automatonStates, backtrackWork } from './cost.js';
 import { NfaMatcher, type Span } from './nfa.js';
 
 export { PatternError } from './ast.js';
 export type { Span } from './nfa.js';
 
-/** Bound on paths x length for the native engine: at most this many steps per start position. */
+/** Bound on the native engine's work: at most this many backtracking steps per start position. */
 export const BACKTRACK_BUDGET = 2_000;
+
+/**
+ * Bound on the automaton's states, i.e. on its steps per character of text. At the automaton's
+ * worst-case speed (every state alive at every character: 20-30 ns per state per character on the
+ * benchmark machine, which bench/scoring.ts measures) a pattern at the limit searches a 2-hour call
+ * (~100,000 characters) in 2-3 s, on a worker thread (src/scoring-pool). Rubric patterns need far
+ * fewer: `(.*a){20}` has 61 states, `\b(mr|mrs|dr)\.? \w+` 17. Why not higher: the 38 s the
+ * finding measured came from 18,000 states; why not lower: a pattern at 1,000 already means nested
+ * counted repetition, which no rubric seen needs.
+ */
+export const MAX_AUTOMATON_STATES = 1_000;
+
+/** Rough worst-case nanoseconds per automaton state per character, for the refusal message only. */
+const NS_PER_STATE_CHAR = 20;
 
 export interface Matcher {
   readonly source: string;
   /** 'native' (bounded backtracking, V8) or 'nfa' (lock-step automaton). */
   readonly engine: 'native' | 'nfa';
+  /**
+   * Worst-case work per character of text for one search: backtracking steps per start position
+   * ('native'), automaton states ('nfa'). A search that continues after a match (the next occurrence)
+   * may re-read text the automaton already read: callers that search one text many times multiply.
+   */
+  readonly cost: number;
   /** First match at or after `from`; `ascii` may say whether the text is ASCII-only (asked only when it helps). */
   find(text: string, from: number, ascii?: () => boolean): Span | null;
 }
@@ -31,58 +54,47 @@ export interface Matcher {
 /** Throws PatternError with a reason when the pattern is invalid or cannot run in linear time. */
 export function compilePattern(source: string, ignoreCase: boolean): Matcher {
   const parsed = parsePattern(source, ignoreCase);
-  const cost = parsed.scopedFlags ? null : backtrackCost(parsed.node);
-  if (cost !== null && cost.paths * (cost.maxLen + 1) <= BACKTRACK_BUDGET) {
-    const native = nativeMatcher(source, parsed.node, parsed.flags);
+  const work = parsed.scopedFlags ? null : backtrackWork(parsed.node);
+  if (work !== null && work <= BACKTRACK_BUDGET) {
+    const native = nativeMatcher(source, parsed.node, parsed.flags, work);
     if (native) return native;
   }
+  const states = automatonStates(parsed.node);
+  if (states > MAX_AUTOMATON_STATES) throw new PatternError(tooSlow(states, 1));
   const nfa = new NfaMatcher(parsed.node, parsed.flags);
-  return { source, engine: 'nfa', find: (text, from) => nfa.find(text, from) };
+  return { source, engine: 'nfa', cost: states, find: (text, from) => nfa.find(text, from) };
 }
 
-interface Cost {
-  paths: number;
-  maxLen: number;
+/**
+ * Why a pattern is refused as too slow, for a QA manager: what it would cost on a long call, the
+ * limit, and what to change. `searches` > 1 when a rule searches each turn that many times (min_count).
+ */
+export function tooSlow(states: number, searches: number): string {
+  const total = states * searches;
+  const seconds = (total * 100_000 * NS_PER_STATE_CHAR) / 1e9;
+  const limitSeconds = (MAX_AUTOMATON_STATES * 100_000 * NS_PER_STATE_CHAR) / 1e9;
+  const per =
+    searches > 1
+      ? `it tracks up to ${fmt(states)} places in the pattern at every character, and min_count ${searches} searches each turn up to ${searches} times (${fmt(total)} in all)`
+      : `it tracks up to ${states >= 1e15 ? 'billions of' : fmt(states)} places in the pattern at every character of a transcript`;
+  return (
+    `too complex to search quickly: ${per}, so a 2-hour call (~100,000 characters) could take ${about(seconds)}; ` +
+    `the limit is ${fmt(MAX_AUTOMATON_STATES)} (${about(limitSeconds)}). ` +
+    (searches > 1
+      ? 'Lower min_count or simplify the pattern (smaller counts in {...}, fewer nested repetitions)'
+      : 'Use smaller counts in {...}, fewer nested repetitions, or several simpler patterns')
+  );
 }
 
-/** Ways to match and longest match of a pattern without unbounded repetition; null if it has one. */
-function backtrackCost(node: Node): Cost | null {
-  switch (node.t) {
-    case 'set':
-      return { paths: 1, maxLen: 1 };
-    case 'assert':
-      return { paths: 1, maxLen: 0 };
-    case 'seq': {
-      let paths = 1;
-      let maxLen = 0;
-      for (const item of node.items) {
-        const c = backtrackCost(item);
-        if (!c) return null;
-        paths = Math.min(paths * c.paths, 1e9);
-        maxLen += c.maxLen;
-      }
-      return { paths, maxLen };
-    }
-    case 'alt': {
-      let paths = 0;
-      let maxLen = 0;
-      for (const alt of node.alts) {
-        const c = backtrackCost(alt);
-        if (!c) return null;
-        paths = Math.min(paths + c.paths, 1e9);
-        maxLen = Math.max(maxLen, c.maxLen);
-      }
-      return { paths, maxLen };
-    }
-    case 'repeat': {
-      if (!Number.isFinite(node.max)) return null;
-      const c = backtrackCost(node.node);
-      if (!c) return null;
-      let paths = 0;
-      for (let k = node.min; k <= node.max && paths < 1e9; k++) paths += c.paths ** k;
-      return { paths: Math.min(paths, 1e9), maxLen: c.maxLen * node.max };
-    }
-  }
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function about(seconds: number): string {
+  if (seconds >= 3600 * 24) return 'days';
+  if (seconds >= 3600) return `about ${Math.round(seconds / 3600)} h`;
+  if (seconds >= 120) return `about ${Math.round(seconds / 60)} min`;
+  return `about ${Math.max(1, Math.round(seconds))} s`;
 }
 
 const WORD_U = '\\p{L}\\p{N}_';
@@ -222,20 +234,28 @@ function escapeUtf16(c: number): string {
   return `\\u${s.charCodeAt(0).toString(16)}\\u${s.charCodeAt(1).toString(16)}`;
 }
 
-function nativeMatcher(source: string, node: Node, flags: Flags): Matcher | null {
+function nativeMatcher(source: string, node: Node, flags: Flags, cost: number): Matcher | null {
   const asciiSrc = toJsSource(node, flags, false);
   const uniSrc = toJsSource(node, flags, true);
   if (asciiSrc === null || uniSrc === null) return null;
   const ci = flags.ignoreCase ? 'i' : '';
   const asciiRe = new RegExp(asciiSrc, `g${ci}`);
-  const uniRe = new RegExp(uniSrc, `gu${ci}`);
+  // Built on first use: V8 expands `\p{L}` with its case closure when it constructs a regex, about a
+  // millisecond each, which made loading a rubric of many patterns slow for nothing when its
+  // transcripts are ASCII.
+  let uniRe: RegExp | undefined;
   // When every \b became a one-sided test, the Unicode variant is as fast as the ASCII one: skip the check.
   const uniFast = !uniSrc.includes('|(?<![');
   return {
     source,
     engine: 'native',
+    cost,
     find(text, from, ascii) {
-      const re = uniFast ? uniRe : (ascii ? ascii() : isAscii(text)) ? asciiRe : uniRe;
+      let re = asciiRe;
+      if (uniFast || !(ascii ? ascii() : isAscii(text))) {
+        uniRe ??= new RegExp(uniSrc, `gu${ci}`);
+        re = uniRe;
+      }
       re.lastIndex = from;
       const m = re.exec(text);
       return m ? { start: m.index, end: m.index + m[0].length } : null;
