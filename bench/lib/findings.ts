@@ -13,8 +13,8 @@ export const FINDINGS: Record<string, string> = {
     'ASCII check costs what it saves).',
   ].join('\n'),
   'scoring-whole': [
-    'The target sits below the floor: 6x the Python scorer (6.05 s) is 1.01 s, and one thread only reading and parsing the 300 MB',
-    'takes 1.05 s. Measured on the compiled command (perf, --cpu-prof, per-stage scripts): start-up is ~0.3 s before the first line (node',
+    'The target sits at or below the floor: 6x the Python scorer (~6.1 s) is ~1.0 s, and one thread only reading and parsing the 300 MB',
+    'takes ~1.05 s. Measured on the compiled command (perf, --cpu-prof, per-stage scripts): start-up is ~0.3 s before the first line (node',
     '0.11 s, loading zod and yaml for the rubric 0.19 s); one thread then reads, parses (~66 us a call, V8 JSON.parse), scores (~14 us)',
     'and writes (~11 us) the 20,000 calls in ~1.5 s; two threads split that work, but each pays its own start-up and warm-up (JIT, string',
     'table, heap growth: page faults are costly on this VM), and on this shared machine the second core is seldom free. With both cores',
