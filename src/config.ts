@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type BusinessDataFields, parseBusinessDataFields } from './cxone/platform/business-data.js';
 import { type CxonePaths, DEFAULT_CXONE_PATHS, DEFAULT_CXONE_SCOPES } from './cxone/tutorial-wire.js';
 import { hasDotSegment, idProblem } from './domain/ids.js';
+import { isTimeZone } from './web/time.js';
 
 /**
  * Settings → typed Config. The only module that reads the environment, and it reads the map it is
@@ -127,6 +128,19 @@ const schema = z.object({
   SWEEP_CONNECT_TIMEOUT_SECONDS: num(0, 3_600).default(30),
   SWEEP_MAX_PAGES: int(1, 1_000_000).default(1_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TIME_ZONE: z
+    .string()
+    .trim()
+    .refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris or America/Chicago')
+    .default('UTC'),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }))
+    .transform((v) => v === 'true' || v === '1')
+    .default(false),
+  CONSOLE_SESSION_HOURS: num(0.1, 24 * 30).default(12),
 });
 
 export type Settings = z.infer<typeof schema>;
@@ -209,6 +223,14 @@ export interface Config {
   };
   shutdownGraceMs: number;
   logLevel: Settings['LOG_LEVEL'];
+  console: {
+    /** Days and times on the console's pages and in its daily figures. */
+    timeZone: string;
+    /** Behind a reverse proxy: client address and host come from its X-Forwarded-* headers. */
+    trustProxy: boolean;
+    /** A console session ends after this long unused. */
+    sessionTtlMs: number;
+  };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -347,11 +369,19 @@ export function loadConfig(
       },
       shutdownGraceMs: s.SHUTDOWN_GRACE_SECONDS * 1000,
       logLevel: s.LOG_LEVEL,
+      console: {
+        timeZone: s.TIME_ZONE,
+        trustProxy: s.TRUST_PROXY,
+        sessionTtlMs: s.CONSOLE_SESSION_HOURS * 3_600_000,
+      },
     },
   };
 }
 
-/** What the operator commands (`status`, `requeue`) need: no credentials to look at a database. */
+/**
+ * What the operator commands (`status`, `requeue`, `user`, `examples`, `rescore`) need: no
+ * credentials to look at a database.
+ */
 export interface OperatorConfig {
   /** Which profile's jobs: in the platform profile they are keyed by the rubric, not a form. */
   api: CxoneApi;
@@ -359,6 +389,8 @@ export interface OperatorConfig {
   /** null = the bundled default rubric. */
   rubricPath: string | null;
   formId: string | undefined;
+  /** TIME_ZONE: how days given on the command line (`--since 2024-05-10`) are read. */
+  timeZone: string;
 }
 
 const operatorSchema = schema.pick({
@@ -366,6 +398,7 @@ const operatorSchema = schema.pick({
   DATABASE_PATH: true,
   RUBRIC_PATH: true,
   QM_FORM_ID: true,
+  TIME_ZONE: true,
 });
 
 /** The settings an operator command reads, with the same rules and defaults as the service's. */
@@ -382,6 +415,7 @@ export function loadOperatorConfig(
       databasePath: s.DATABASE_PATH,
       rubricPath: s.RUBRIC_PATH ?? null,
       formId: s.QM_FORM_ID,
+      timeZone: s.TIME_ZONE,
     },
   };
 }

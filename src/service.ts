@@ -28,7 +28,7 @@ import { platformSource, type TranscriptSource, tutorialSource } from './pipelin
 import { runSweep, type SweepResult } from './pipeline/sweep.js';
 import { createWorker, type Worker } from './pipeline/worker.js';
 import { loadRubricFile } from './rubric-file.js';
-import type { Scorer } from './scoring/index.js';
+import type { Rubric, Scorer } from './scoring/index.js';
 import { createScoringPool } from './scoring-pool/index.js';
 import {
   createWriteProbe,
@@ -40,8 +40,10 @@ import {
 } from './store/db.js';
 import { createEventRecorder } from './store/event-recorder.js';
 import { JobStore } from './store/jobs.js';
+import { ResultStore } from './store/results.js';
 import { createSharedBudget } from './store/shared-budget.js';
 import { SweepStore } from './store/sweeps.js';
+import { createPeopleApps } from './web/people-apps.js';
 
 export interface ServiceDeps {
   clock: Clock;
@@ -82,6 +84,12 @@ export interface Core {
   sweeps: SweepStore;
   profile: Profile;
   scorer: Scorer;
+  /** The rubric as loaded (the console describes it in words). */
+  rubric: Rubric;
+  /** The rubric file's text as loaded (backtests rerun only the rules an upload changes). */
+  rubricText: string;
+  /** Where scored conversations are kept (the console's and the results API's data). */
+  results: ResultStore;
   /** The job key (see Profile.key). */
   formId: string;
   close(): Promise<void>;
@@ -106,11 +114,22 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
 
   let store: Store | undefined;
   let budget: ReturnType<typeof createSharedBudget>;
+  let results: ResultStore;
   try {
     store = openStore(config.databasePath);
     // Migrations may wait for another process starting at the same moment (nothing is served yet);
     // from then on a lock is waited for asynchronously, never on the event loop.
     migrate(store);
+    results = new ResultStore(store, config.console.timeZone);
+    // Daily figures count days in TIME_ZONE: rebuilt once when the setting changed (still before
+    // anything is served, so it may wait for a lock like the migrations).
+    const started = deps.clock.now();
+    if (results.ensureRollupZone(config.console.timeZone)) {
+      deps.log.info(
+        { timeZone: config.console.timeZone, durationMs: deps.clock.now() - started },
+        'daily figures rebuilt for TIME_ZONE',
+      );
+    }
     setBusyTimeout(store.sqlite, SERVICE_BUSY_TIMEOUT_MS);
     budget = createSharedBudget({
       path: config.databasePath,
@@ -138,6 +157,9 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
     sweeps: new SweepStore(store.db),
     profile,
     scorer,
+    rubric: loaded.rubric,
+    rubricText: loaded.text,
+    results,
     formId,
     async close() {
       await profile.close();
@@ -370,6 +392,7 @@ export function workerFor(
     transcriptRetryBaseMs: config.worker.transcriptRetryMs,
     retryBaseMs: config.worker.retryBaseMs,
     leaseMs: config.worker.leaseMs,
+    results: core.results,
   });
 }
 
@@ -457,6 +480,20 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   // (`adminApp.route('/console', consoleApp)`); with ADMIN_PORT it listens on ADMIN_HOST:ADMIN_PORT
   // only, without it shares PORT with the public app.
   const adminApp = createAdminApp(health);
+  // The console and the results API (docs/contract.md §8).
+  const people = createPeopleApps({
+    store: core.store,
+    results: core.results,
+    databasePath: config.databasePath,
+    rubric: core.rubric,
+    rubricText: core.rubricText,
+    requeue: { destination: core.formId, run: (ids, now) => core.jobs.requeue(ids, now) },
+    clock,
+    log,
+    settings: config.console,
+  });
+  adminApp.route('/console', people.console);
+  adminApp.route('/api/v1', people.api);
 
   let listeners: RunningListeners;
   try {

@@ -176,7 +176,13 @@ describe('loadOperatorConfig', () => {
   it('needs no credentials, and reads DATABASE_PATH with the service’s default and rules', () => {
     expect(loadOperatorConfig({})).toEqual({
       ok: true,
-      config: { api: 'tutorial', databasePath: './data/qm.sqlite', rubricPath: null, formId: undefined },
+      config: {
+        api: 'tutorial',
+        databasePath: './data/qm.sqlite',
+        rubricPath: null,
+        formId: undefined,
+        timeZone: 'UTC',
+      },
     });
     // Empty counts as unset, as for the service: never a database at ''.
     expect(loadOperatorConfig({ DATABASE_PATH: '  ', QM_FORM_ID: 'f' })).toMatchObject({

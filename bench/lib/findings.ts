@@ -5,6 +5,17 @@
  * profiled when they were written.
  */
 export const FINDINGS: Record<string, string> = {
+  'console-pages': [
+    'Every list is one index range (see the query plans in the section) and the overview and agents pages add up daily figures, not',
+    "results. A miss on a page with per-rule detail (conversations, API) is mostly rendering: JSON.parse of each result's rules and",
+    'building the page; the API splices the stored rules JSON into its answer instead. On a machine shared with other work the p95 moves',
+    'with the load: compare with `npx tsx bench/console.ts` on a quiet machine, and profile the service with node --cpu-prof.',
+  ].join('\n'),
+  rescore: [
+    'The backtest is the rubric engine on 20,000 ten-minute calls (~150 turns, 9 native rules: ~3,000 calls/s per core on a quiet machine,',
+    'see the Scoring section) on two worker threads, plus reading and inflating the transcripts (gzip, ~10 % of the time). A miss on a',
+    'loaded machine is the engine getting less than two cores; a miss on a quiet one means the engine or the reading got slower.',
+  ].join('\n'),
   scoring: [
     'Both sides are dominated by the same work, four regex scans over the joined text (~3.5 us per scan per 6 KB here); ours adds the evidence',
     "(which line, speaker and time matched) that the tutorial does not compute. Python's own rate swings with machine load (3,500-5,500/s seen),",

@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { CxoneError } from '../cxone/types.js';
-import { EMPTY_TRANSCRIPT, isEmptyTranscript, type Scorer } from '../scoring/index.js';
+import { EMPTY_TRANSCRIPT, formatScore, isEmptyTranscript, type Scorer } from '../scoring/index.js';
 import { isBusy, retryWhileBusy } from '../store/db.js';
 import {
   type Job,
@@ -12,9 +12,20 @@ import {
   type ReasonCode,
   type RetryCode,
 } from '../store/jobs.js';
+import type { PreparedResult, Delivery as ResultDelivery, ResultInput } from '../store/results.js';
 import { backoffDelay } from './backoff.js';
 import type { Destination } from './destinations.js';
+import { resultInput } from './result.js';
 import type { TranscriptSource } from './sources.js';
+
+/** The part of the result store the worker uses: CPU work first, then the write inside the transition. */
+export interface ResultRecorder {
+  prepare(input: ResultInput): PreparedResult;
+  write(prepared: PreparedResult): number;
+}
+
+/** A scored conversation's result, given what became of its delivery. */
+type KeepResult = (delivery: ResultDelivery, overallScore?: number) => PreparedResult;
 
 export interface WorkerOptions {
   jobs: JobStore;
@@ -45,6 +56,12 @@ export interface WorkerOptions {
    */
   busyBudgetMs?: number;
   random?: () => number;
+  /**
+   * Where scored conversations are kept (docs/contract.md §8): each result, with its transcript, is
+   * written in the transaction of the transition that follows the scoring, so a result exists exactly
+   * when that transition happened. Absent: results are not kept (tests about the pipeline alone).
+   */
+  results?: ResultRecorder;
 }
 
 export type JobOutcome =
@@ -99,6 +116,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const idlePollMs = options.idlePollMs ?? 2_000;
   const busyBudgetMs = options.busyBudgetMs ?? leaseMs;
   const random = options.random ?? Math.random;
+  const { results } = options;
   const queue = new PQueue({ concurrency: options.concurrency });
   // Refill a slot in the same turn its job ends ('next' fires once the slot is free): waiting for
   // another loop turn costs a measurable share of a 40 ms job. But only a few times per turn (see
@@ -116,6 +134,22 @@ export function createWorker(options: WorkerOptions): Worker {
   /** A run's outcome, written when another process's lock allows (waited for with timers). */
   const record = (write: () => boolean): Promise<boolean> =>
     retryWhileBusy(write, { clock, budgetMs: busyBudgetMs });
+
+  /**
+   * A transition and the result it records, as one transaction (written when locks allow, like any
+   * outcome), fenced by the lease like the transition alone: a run that lost its lease writes neither.
+   */
+  const recordWith = (transition: () => boolean, prepared: PreparedResult | undefined): Promise<boolean> =>
+    record(
+      !prepared || !results
+        ? transition
+        : () =>
+            jobs.transaction(() => {
+              const applied = transition();
+              if (applied) results.write(prepared);
+              return applied;
+            }),
+    );
 
   let running = false;
   let stopped = false;
@@ -338,13 +372,33 @@ export function createWorker(options: WorkerOptions): Worker {
       );
     }
     const result = await scorer.score(transcript.lines);
+    const comment = scorer.comment(result);
+    // The result as kept, with whatever became of its delivery: recorded by the transition below.
+    const agentId = job.agentId;
+    const keep: KeepResult | undefined = results
+      ? (delivery, overallScore) =>
+          results.prepare(
+            resultInput({
+              job: { ...job, agentId },
+              rubric: scorer.rubric,
+              result,
+              // As delivered when it was; else as it would be (two decimals, 0-100).
+              overallScore:
+                overallScore ?? Number(formatScore(Math.min(100, Math.max(0, result.overallScore)))),
+              comment,
+              transcript: transcript.lines,
+              delivery,
+              now: clock.now(),
+            }),
+          )
+      : undefined;
     const delivered = await destination.deliver({
       conversationId: id,
       agentId: job.agentId,
       result,
-      comment: scorer.comment(result),
+      comment,
     });
-    if (!delivered.ok) return failedCall(job, delivered.error);
+    if (!delivered.ok) return failedCall(job, delivered.error, keep);
     const { target, id: deliveryId, overallScore } = delivered.value;
     const accepted = {
       delivery: { target, id: deliveryId },
@@ -352,7 +406,16 @@ export function createWorker(options: WorkerOptions): Worker {
       rubric: { name: scorer.rubric.name, version: scorer.rubric.version, hash: scorer.rubric.hash },
       rules: result.rules,
     };
-    const applied = await record(() => jobs.submitted(owner, id, accepted, clock.now()));
+    const now = clock.now();
+    const applied = await recordWith(
+      () => jobs.submitted(owner, id, accepted, now),
+      keep?.(
+        target === 'none'
+          ? { state: 'not_configured', note: 'no write-back configured' }
+          : { state: 'delivered', target, id: deliveryId, at: now },
+        overallScore,
+      ),
+    );
     const said = target === 'cxone-qm' ? `evaluation ${deliveryId}` : target === 'none' ? 'kept' : target;
     return ended(applied, 'submitted', undefined, said);
   }
@@ -389,7 +452,11 @@ export function createWorker(options: WorkerOptions): Worker {
     );
   }
 
-  async function failedCall(job: Job, error: CxoneError): Promise<Ended> {
+  /**
+   * A CXone call failed. When it was the delivery, the conversation was scored: its result is kept
+   * with why it was not delivered (pending while it will be tried again, failed when not).
+   */
+  async function failedCall(job: Job, error: CxoneError, keep?: KeepResult): Promise<Ended> {
     // The client's messages already name the call ("submitEvaluation: HTTP 422: ...").
     const reason = error.message;
     const now = clock.now();
@@ -398,7 +465,10 @@ export function createWorker(options: WorkerOptions): Worker {
       // attempts, so the job is done once they are fixed.
       const retry = { reason, at: now + retryMaxMs };
       return ended(
-        await record(() => jobs.credentialsRefused(owner, job.conversationId, retry, now)),
+        await recordWith(
+          () => jobs.credentialsRefused(owner, job.conversationId, retry, now),
+          keep?.({ state: 'pending', target: null, note: reason }),
+        ),
         'credentials_refused',
         'credentials_refused',
         reason,
@@ -407,16 +477,19 @@ export function createWorker(options: WorkerOptions): Worker {
     if (!error.retryable) {
       const why = { code: error.kind === 'too_large' ? 'too_large' : 'rejected', reason } as const;
       return ended(
-        await record(() => jobs.fail(owner, job.conversationId, why, now)),
+        await recordWith(
+          () => jobs.fail(owner, job.conversationId, why, now),
+          keep?.({ state: 'failed', target: null, note: reason }),
+        ),
         'failed',
         why.code,
         reason,
       );
     }
-    return retryLater(job, 'transient', reason);
+    return retryLater(job, 'transient', reason, keep);
   }
 
-  async function retryLater(job: Job, code: RetryCode, reason: string): Promise<Ended> {
+  async function retryLater(job: Job, code: RetryCode, reason: string, keep?: KeepResult): Promise<Ended> {
     const now = clock.now();
     const attempts = job.attempts + 1;
     if (attempts >= maxAttempts) {
@@ -428,7 +501,10 @@ export function createWorker(options: WorkerOptions): Worker {
         reason: `gave up after ${attempts} attempts: ${reason}`,
       } as const;
       return ended(
-        await record(() => jobs.fail(owner, job.conversationId, why, now)),
+        await recordWith(
+          () => jobs.fail(owner, job.conversationId, why, now),
+          keep?.({ state: 'failed', target: null, note: why.reason }),
+        ),
         'failed',
         why.code,
         why.reason,
@@ -436,7 +512,10 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     const retry = { code, reason, at: now + backoffDelay(attempts, retryBaseMs, retryMaxMs, random) };
     return ended(
-      await record(() => jobs.retryLater(owner, job.conversationId, retry, now)),
+      await recordWith(
+        () => jobs.retryLater(owner, job.conversationId, retry, now),
+        keep?.({ state: 'pending', target: null, note: `will try again: ${reason}` }),
+      ),
       'retry',
       code,
       reason,

@@ -35,6 +35,8 @@ export function openExistingStore(path: string, options: { write: boolean }): Op
   try {
     sqlite = new Database(path, { readonly: !options.write, fileMustExist: true });
     sqlite.pragma('busy_timeout = 5000');
+    // Removing a console account removes its sessions and tokens (ON DELETE CASCADE).
+    sqlite.pragma('foreign_keys = ON');
     const { applied, pending } = migrationState(sqlite);
     if (pending > 0) {
       sqlite.close();

@@ -1,20 +1,36 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import {
+  blob,
+  index,
+  integer,
+  primaryKey,
+  real,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/sqlite-core';
 import { TUTORIAL_BUDGET_SCOPE } from '../cxone/types.js';
 
 /**
  * Every verified webhook delivery, keyed by its `webhook-id`: the key Standard Webhooks keeps
  * across redeliveries, so a retry of a delivery we already committed changes nothing.
  */
-export const webhookEvents = sqliteTable('webhook_events', {
-  webhookId: text('webhook_id').primaryKey(),
-  eventId: text('event_id').notNull(),
-  type: text('type').notNull(),
-  conversationId: text('conversation_id'),
-  occurredAt: text('occurred_at').notNull(),
-  receivedAt: integer('received_at').notNull(),
-  payload: text('payload').notNull(),
-});
+export const webhookEvents = sqliteTable(
+  'webhook_events',
+  {
+    webhookId: text('webhook_id').primaryKey(),
+    eventId: text('event_id').notNull(),
+    type: text('type').notNull(),
+    conversationId: text('conversation_id'),
+    occurredAt: text('occurred_at').notNull(),
+    receivedAt: integer('received_at').notNull(),
+    payload: text('payload').notNull(),
+  },
+  // A conversation's deliveries, for its history in the console.
+  (t) => [
+    index('webhook_events_conversation_idx').on(t.conversationId).where(sql`${t.conversationId} IS NOT NULL`),
+  ],
+);
 
 export const JOB_STATES = [
   // Known from transcript.ready alone: nobody has told us the agent yet.
@@ -176,4 +192,261 @@ export const budgetState = sqliteTable(
 export const storeProbe = sqliteTable('store_probe', {
   id: integer('id').primaryKey(),
   checkedAt: integer('checked_at').notNull(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Results, reviews and the console's accounts (docs/contract.md §8).
+// ---------------------------------------------------------------------------------------------
+
+export const RULE_OUTCOMES = ['pass', 'fail', 'na'] as const;
+export const DELIVERY_STATES = ['delivered', 'pending', 'failed', 'not_configured'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/**
+ * One scored conversation per destination (the job's `form_id`: a QM form in the tutorial profile,
+ * a rubric key in the platform profile): exactly one row per (conversation, destination), written in
+ * the transaction of the job transition that scored it, and replaced in place if the job is scored
+ * again (a retry of a delivery), so reviews keep pointing at it.
+ */
+export const results = sqliteTable(
+  'results',
+  {
+    id: integer('id').primaryKey(),
+    conversationId: text('conversation_id').notNull(),
+    destination: text('destination').notNull(),
+    agentId: text('agent_id').notNull(),
+    mediaType: text('media_type'),
+    startTime: text('start_time'),
+    endTime: text('end_time'),
+    /** Milliseconds since the epoch; the results' order (newest first) is (evaluated_at, id). */
+    evaluatedAt: integer('evaluated_at').notNull(),
+    /** evaluated_at's calendar day in the console's TIME_ZONE when it was written (for the rollups). */
+    day: text('day').notNull(),
+    /** The composite as delivered: 0-100, two decimals; 0 when a critical rule failed. */
+    overallScore: real('overall_score').notNull(),
+    /** 1 unless a critical rule failed (docs/contract.md §7: `result` pass or fail). */
+    passed: integer('passed', { mode: 'boolean' }).notNull(),
+    criticalFailure: text('critical_failure'),
+    rubricName: text('rubric_name').notNull(),
+    rubricVersion: text('rubric_version').notNull(),
+    rubricHash: text('rubric_hash').notNull(),
+    /** Every rule: name, outcome, score, weight, critical, evidence, comment (JSON). */
+    rulesJson: text('rules_json').notNull(),
+    /** The evaluation comment as delivered. */
+    comment: text('comment').notNull(),
+    /** Where the result goes besides this database: 'cxone-qm', 'cxone-business-data', or null. */
+    deliveryTarget: text('delivery_target'),
+    deliveryState: text('delivery_state', { enum: DELIVERY_STATES }).notNull(),
+    /** The id the destination gave it (a QM evaluation id). */
+    deliveryId: text('delivery_id'),
+    deliveredAt: integer('delivered_at'),
+    /** Why it is not delivered (yet), for people. */
+    deliveryNote: text('delivery_note'),
+    /** Verdicts recorded by reviewers, and when the last one was. */
+    reviewCount: integer('review_count').notNull().default(0),
+    reviewedAt: integer('reviewed_at'),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('results_conversation_destination_idx').on(t.conversationId, t.destination),
+    // Newest first, with the columns most filters test, so a filtered page is read from the index
+    // alone until it has its rows (no table lookups for rows the filter drops).
+    index('results_time_idx').on(t.evaluatedAt, t.id, t.overallScore, t.passed, t.reviewCount, t.agentId),
+    index('results_agent_time_idx').on(t.agentId, t.evaluatedAt),
+    index('results_critical_time_idx').on(t.evaluatedAt).where(sql`${t.passed} = 0`),
+    index('results_reviewed_time_idx').on(t.evaluatedAt).where(sql`${t.reviewCount} > 0`),
+  ],
+);
+
+/**
+ * Each rule's outcome per result, for "failed rule X" lists and per-rule figures over 200,000
+ * results: an index range per (rule, outcome), newest first.
+ */
+export const resultRules = sqliteTable(
+  'result_rules',
+  {
+    resultId: integer('result_id')
+      .notNull()
+      .references(() => results.id, { onDelete: 'cascade' }),
+    rule: text('rule').notNull(),
+    outcome: text('outcome', { enum: RULE_OUTCOMES }).notNull(),
+    score: real('score'),
+    evaluatedAt: integer('evaluated_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.resultId, t.rule] }),
+    index('result_rules_rule_time_idx').on(t.rule, t.outcome, t.evaluatedAt, t.resultId),
+  ],
+);
+
+/**
+ * Per day (in the console's TIME_ZONE), destination and agent: what the overview and agents pages
+ * add up, kept in the transaction that writes each result instead of scanning 200,000 results per
+ * page view.
+ */
+export const dailyStats = sqliteTable(
+  'daily_stats',
+  {
+    destination: text('destination').notNull(),
+    day: text('day').notNull(),
+    agentId: text('agent_id').notNull(),
+    results: integer('results').notNull(),
+    scoreSum: real('score_sum').notNull(),
+    passed: integer('passed').notNull(),
+    criticalFailed: integer('critical_failed').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.destination, t.day, t.agentId] }),
+    index('daily_stats_day_idx').on(t.day),
+    index('daily_stats_agent_idx').on(t.agentId, t.day),
+  ],
+);
+
+/** Per day, destination, agent and rule: an agent's per-rule pass rates without reading their results. */
+export const dailyAgentRuleStats = sqliteTable(
+  'daily_agent_rule_stats',
+  {
+    destination: text('destination').notNull(),
+    day: text('day').notNull(),
+    agentId: text('agent_id').notNull(),
+    rule: text('rule').notNull(),
+    passes: integer('passes').notNull(),
+    fails: integer('fails').notNull(),
+    nas: integer('nas').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.day, t.destination, t.rule] })],
+);
+
+export const dailyRuleStats = sqliteTable(
+  'daily_rule_stats',
+  {
+    destination: text('destination').notNull(),
+    day: text('day').notNull(),
+    rule: text('rule').notNull(),
+    passes: integer('passes').notNull(),
+    fails: integer('fails').notNull(),
+    nas: integer('nas').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.destination, t.day, t.rule] }),
+    index('daily_rule_stats_day_idx').on(t.day),
+  ],
+);
+
+/**
+ * The transcript each result was scored from, compressed (gzip), for reviewers and backtests.
+ * One per conversation; `stored_at` lets retention (RETENTION_DAYS) delete old ones in batches.
+ */
+export const transcripts = sqliteTable(
+  'transcripts',
+  {
+    conversationId: text('conversation_id').primaryKey(),
+    storedAt: integer('stored_at').notNull(),
+    /** 'gzip': gzip of the JSON array of lines. */
+    codec: text('codec').notNull(),
+    lines: integer('lines').notNull(),
+    body: blob('body', { mode: 'buffer' }).notNull(),
+  },
+  (t) => [index('transcripts_stored_at_idx').on(t.storedAt)],
+);
+
+export const ROLES = ['admin', 'reviewer', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const users = sqliteTable(
+  'users',
+  {
+    id: integer('id').primaryKey(),
+    /** Unique ignoring case (COLLATE NOCASE in the migration's index). */
+    name: text('name').notNull(),
+    role: text('role', { enum: ROLES }).notNull(),
+    /** scrypt$N$r$p$salt$hash (base64): parameters travel with the hash so they can be raised later. */
+    passwordHash: text('password_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('users_name_idx').on(sql`${t.name} COLLATE NOCASE`)],
+);
+
+/**
+ * Console sessions. The cookie holds a random token; only its SHA-256 is stored, so a copy of the
+ * database opens no session.
+ */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** Per session: echoed by every state-changing form. */
+    csrfToken: text('csrf_token').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastSeenAt: integer('last_seen_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('sessions_expires_idx').on(t.expiresAt), index('sessions_user_idx').on(t.userId)],
+);
+
+/** Tokens for scripts (`Authorization: Bearer ...`), stored as SHA-256; shown once when made. */
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: integer('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    /** The token's first characters, to tell tokens apart in `npm run user -- list`. */
+    prefix: text('prefix').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_hash_idx').on(t.tokenHash), index('api_tokens_user_idx').on(t.userId)],
+);
+
+/** Failed sign-ins per user name and per client address, for slowing down guessing. */
+export const loginThrottle = sqliteTable('login_throttle', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull(),
+  lastFailureAt: integer('last_failure_at').notNull(),
+  blockedUntil: integer('blocked_until').notNull(),
+});
+
+export const VERDICTS = ['agree', 'pass', 'fail', 'na'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/**
+ * A reviewer's verdict on one rule of one result: `agree`, or the outcome they would have given.
+ * One per (result, rule, reviewer): a reviewer who changes their mind replaces their verdict.
+ */
+export const reviews = sqliteTable(
+  'reviews',
+  {
+    id: integer('id').primaryKey(),
+    resultId: integer('result_id')
+      .notNull()
+      .references(() => results.id, { onDelete: 'cascade' }),
+    rule: text('rule').notNull(),
+    /** Kept when the account is removed: who reviewed what stays readable. */
+    reviewerId: integer('reviewer_id').references(() => users.id, { onDelete: 'set null' }),
+    reviewer: text('reviewer').notNull(),
+    verdict: text('verdict', { enum: VERDICTS }).notNull(),
+    /** The engine's outcome when the verdict was given, and the reviewer's (the same when `agree`). */
+    engineOutcome: text('engine_outcome', { enum: RULE_OUTCOMES }).notNull(),
+    reviewerOutcome: text('reviewer_outcome', { enum: RULE_OUTCOMES }).notNull(),
+    note: text('note'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('reviews_result_rule_reviewer_idx').on(t.resultId, t.rule, t.reviewer),
+    index('reviews_created_idx').on(t.createdAt),
+    index('reviews_rule_idx').on(t.rule, t.engineOutcome, t.reviewerOutcome),
+  ],
+);
+
+/** Small facts the console keeps about its own tables (e.g. the time zone the rollups use). */
+export const consoleMeta = sqliteTable('console_meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
 });

@@ -1,0 +1,188 @@
+/**
+ * `npm run examples -- --reviewed [--since 7d|DAY] [--rubric FILE] [--out FILE]`: turns reviewed
+ * conversations into labelled examples (docs/rubrics.md §7), so reviewers' verdicts become
+ * `npm run rubric:test` cases. Writes a copy of the rubric (RUBRIC_PATH unless --rubric) with the
+ * examples added to its `examples:` (an example of the same name is replaced, comments are kept),
+ * to --out or standard output. Each example's label for a rule is the reviewers' outcome (the
+ * majority when several reviewed it; a tie is left out). Reads the database only.
+ *
+ * Exit codes: 0 written; 1 nothing reviewed in the window; 2 usage, settings, database or rubric.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isMap, isSeq, parseDocument, stringify, type YAMLMap, YAMLSeq } from 'yaml';
+import { labelsOf } from '../calibration/labels.js';
+import { systemClock } from '../clock.js';
+import { loadOperatorConfig } from '../config.js';
+import { DEFAULT_RUBRIC_PATH } from '../rubric-file.js';
+import { parseRubric, type RuleOutcome } from '../scoring/index.js';
+import { openExistingStore } from '../store/reports.js';
+import { ResultStore } from '../store/results.js';
+import { ReviewStore } from '../store/reviews.js';
+import { parseTime } from '../web/filters.js';
+import { readEnvironment, reportProblems } from './env.js';
+import { EXIT } from './exit.js';
+
+const USAGE = 'usage: npm run examples -- --reviewed [--since 7d|DAY|all] [--rubric FILE] [--out FILE]';
+
+interface Example {
+  name: string;
+  transcript: { speaker: string; text: string; timestamp: string }[];
+  expect: Record<string, RuleOutcome>;
+}
+
+async function main(argv: string[]): Promise<void> {
+  let v: ReturnType<typeof parse>['values'];
+  try {
+    v = parse(argv).values;
+  } catch (error) {
+    return reportProblems([(error as Error).message, USAGE], EXIT.config);
+  }
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!v.reviewed)
+    return reportProblems(
+      ['--reviewed is required (examples come from reviewed conversations)', USAGE],
+      EXIT.config,
+    );
+  const loaded = loadOperatorConfig(readEnvironment());
+  if (!loaded.ok) return reportProblems(loaded.problems, EXIT.config);
+  const { config } = loaded;
+  const now = systemClock.now();
+  const sinceText = v.since ?? 'all';
+  const since = sinceText === 'all' ? 0 : parseTime(sinceText, 'since', config.timeZone, now);
+  if (since === null)
+    return reportProblems([`--since: not a day, instant or span such as 7d: '${sinceText}'`], EXIT.config);
+
+  const rubricPath = v.rubric ?? config.rubricPath ?? DEFAULT_RUBRIC_PATH;
+  let rubricText: string;
+  try {
+    rubricText = readFileSync(rubricPath, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return reportProblems([`${rubricPath}: cannot read the rubric (${code})`], EXIT.config);
+  }
+  const parsed = parseRubric(rubricText, rubricPath);
+  if (!parsed.ok) return reportProblems(parsed.errors, EXIT.config);
+  const rubric = parsed.rubric;
+  const ruleNames = new Set(rubric.rules.map((r) => r.name));
+
+  const opened = openExistingStore(config.databasePath, { write: false });
+  if (!opened.ok) return reportProblems([opened.problem], EXIT.config);
+  const { store } = opened;
+  const examples: Example[] = [];
+  const notes: string[] = [];
+  let withoutTranscript = 0;
+  try {
+    const results = new ResultStore(store);
+    const reviews = new ReviewStore(store);
+    const ids = reviews.reviewedResultIds(since);
+    for (let i = 0; i < ids.length; i += 200) {
+      const chunk = ids.slice(i, i + 200);
+      const verdicts = reviews.forResults(chunk);
+      for (const id of chunk) {
+        const result = results.byId(id);
+        if (!result) continue;
+        const transcript = results.transcript(result.conversationId);
+        if (!transcript) {
+          withoutTranscript++;
+          continue;
+        }
+        const mine = verdicts.get(id) ?? [];
+        const { labels, ties } = labelsOf(mine);
+        for (const rule of ties)
+          notes.push(`${result.conversationId}: reviewers disagree on '${rule}': left out`);
+        const expect: Record<string, RuleOutcome> = {};
+        for (const [rule, outcome] of Object.entries(labels)) {
+          if (ruleNames.has(rule)) expect[rule] = outcome;
+          else notes.push(`${result.conversationId}: '${rule}' is not a rule of ${rubric.name}: left out`);
+        }
+        if (Object.keys(expect).length === 0) continue;
+        const reviewers = [...new Set(mine.map((m) => m.reviewer))].join(', ');
+        examples.push({
+          name: `${result.conversationId} (reviewed by ${reviewers})`,
+          transcript: transcript.map((l) => ({
+            speaker: String(l.speaker),
+            text: String(l.text),
+            timestamp: String(l.timestamp ?? ''),
+          })),
+          expect,
+        });
+      }
+    }
+  } finally {
+    store.close();
+  }
+  for (const note of notes) process.stderr.write(`${note}\n`);
+  if (examples.length === 0) {
+    process.stderr.write(
+      `no reviewed conversations${since ? ` since ${new Date(since).toISOString()}` : ''} with a stored transcript${withoutTranscript ? ` (${withoutTranscript} without one)` : ''}\n`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+
+  let output: string;
+  if (rubric.shape === 'tutorial') {
+    // The tutorial's shape is a bare map of rules: it has no place for examples.
+    process.stderr.write(
+      `${rubricPath} is in the tutorial's shape, which cannot carry examples: printing the examples alone (move the rules into the native format, docs/rubrics.md §2, to test them with npm run rubric:test)\n`,
+    );
+    output = stringify({ examples }, { lineWidth: 0 });
+  } else {
+    const doc = parseDocument(rubricText);
+    let list = doc.get('examples');
+    if (!isSeq(list)) {
+      list = new YAMLSeq();
+      doc.set('examples', list);
+    }
+    const seq = list as YAMLSeq;
+    const names = new Set(examples.map((e) => e.name));
+    seq.items = seq.items.filter(
+      (item) => !(isMap(item) && names.has(String((item as YAMLMap).get('name')))),
+    );
+    for (const example of examples) seq.items.push(doc.createNode(example));
+    // Examples that name a conversation file do so relative to the rubric: keep them pointing at it
+    // from wherever the copy is written.
+    if (v.out && resolve(dirname(v.out)) !== resolve(dirname(rubricPath))) {
+      for (const item of seq.items) {
+        const file = isMap(item) ? (item as YAMLMap).get('transcript') : undefined;
+        if (typeof file === 'string' && !isAbsolute(file)) {
+          (item as YAMLMap).set(
+            'transcript',
+            relative(dirname(resolve(v.out)), resolve(dirname(rubricPath), file)),
+          );
+        }
+      }
+    }
+    output = doc.toString({ lineWidth: 0 });
+  }
+  if (v.out) writeFileSync(v.out, output);
+  else process.stdout.write(output);
+  process.stderr.write(
+    `${examples.length} reviewed conversation(s) written as examples${v.out ? ` to ${v.out}` : ''}${withoutTranscript ? `; ${withoutTranscript} skipped (transcript no longer stored)` : ''}\n`,
+  );
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      reviewed: { type: 'boolean' },
+      since: { type: 'string' },
+      rubric: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exitCode = EXIT.unexpected;
+});

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runBacktest } from '../../src/backtest/run.js';
+import { ReviewStore } from '../../src/store/reviews.js';
+import { seedResults } from '../support/console.js';
+import { tempStore } from '../support/db.js';
+
+let t: ReturnType<typeof tempStore> | undefined;
+afterEach(() => t?.cleanup());
+
+const CHANGED = readFileSync('rubrics/example.yaml', 'utf8').replace(
+  'within: { first_seconds: 30, first_turns: 4 }',
+  'within: { first_seconds: 10, first_turns: 2 }',
+);
+
+describe('backtest', { timeout: 60_000 }, () => {
+  it('threads count what one thread counts, and the stored rubric against itself changes nothing', async () => {
+    t = tempStore();
+    const { results } = seedResults(t.store, { count: 60, endAt: Date.now(), spacingMs: 60_000 });
+    const first = results.list({}, 1).rows[0]!;
+    new ReviewStore(t.store).record(
+      first.id,
+      { id: null, name: 'r' },
+      [{ rule: 'recording_notice', verdict: 'agree' }],
+      Date.now(),
+    );
+    const request = {
+      rubricText: CHANGED,
+      rubricFile: 'new.yaml',
+      window: {},
+      databasePath: t.path,
+      store: t.store,
+    };
+    const inThread = await runBacktest({ ...request, threads: 0 });
+    const threaded = await runBacktest({ ...request, threads: 2 });
+    if (!inThread.ok || !threaded.ok) throw new Error('backtest failed');
+    // The same counts; which few conversations are named as examples depends on who read them first.
+    const counts = (x: typeof inThread.report.tally) =>
+      JSON.parse(JSON.stringify(x, (k, v) => (k === 'examples' ? v.length : v)));
+    expect(counts(threaded.report.tally)).toEqual(counts(inThread.report.tally));
+    expect(inThread.report.tally.conversations).toBe(60);
+    expect(inThread.report.tally.rules.recording_notice!.before).toHaveLength(1);
+
+    const same = await runBacktest({
+      ...request,
+      rubricText: readFileSync('rubrics/example.yaml', 'utf8'),
+      threads: 0,
+    });
+    if (!same.ok) throw new Error('backtest failed');
+    expect(same.report.tally.changedConversations).toBe(0);
+    expect(same.report.tally.scoreChanged).toBe(0);
+  });
+
+  it('a backtest that outlasts its time is stopped and says so', async () => {
+    t = tempStore();
+    seedResults(t.store, { count: 5, endAt: Date.now() });
+    const outcome = await runBacktest({
+      rubricText: CHANGED,
+      rubricFile: 'new.yaml',
+      window: {},
+      threads: 1,
+      databasePath: t.path,
+      timeoutMs: 1,
+    });
+    expect(outcome).toEqual({ ok: false, problems: ['the backtest took longer than 0 s and was stopped'] });
+  });
+});
