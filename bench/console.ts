@@ -440,7 +440,8 @@ async function main(): Promise<void> {
       [
         '--import',
         'tsx',
-        join(ROOT, 'src/cli/rescore.ts'),
+        join(ROOT, 'src/cli/qm.ts'),
+        'rescore',
         '--rubric',
         newRubric,
         '--since',

@@ -192,6 +192,89 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
     load: () => import('./demo.js'),
   },
+  user: {
+    summary: "the QA console's accounts and API tokens",
+    synopsis:
+      'add NAME --role ROLE | password NAME | role NAME ROLE | remove NAME | token NAME | revoke-tokens NAME | list',
+    details: [
+      'add: a new account (admin, reviewer or viewer); the password is read from standard input (asked',
+      'twice without echo on a terminal, else the first line), at least 10 characters. password: a new',
+      "password the same way; ends the account's sessions. role: changes the role. remove: the account,",
+      'its sessions and tokens (its reviews stay). token: prints a new API token alone on stdout, once',
+      '(only its hash is kept). revoke-tokens: deletes them all. list: accounts, roles, tokens, last seen.',
+      'Reads DATABASE_PATH; never creates a database (start the service once first).',
+      SETTINGS_NOTE,
+      '',
+      'Exit codes: 0 done; 1 unknown or taken name, password too short; 2 usage, settings or database.',
+    ].join('\n'),
+    options: {
+      role: {
+        type: 'string',
+        value: 'ROLE',
+        choices: ['admin', 'reviewer', 'viewer'],
+        description: 'for add: what the account may do',
+      },
+    },
+    positionals: { name: 'COMMAND', min: 1 },
+    load: () => import('./user.js'),
+  },
+  rescore: {
+    summary: 'backtest: stored transcripts scored with another rubric; what would change, nothing written',
+    synopsis:
+      '--rubric FILE [--since 7d|DAY|INSTANT|all] [--until DAY|INSTANT] [--destination KEY] [--threads N] [--json]',
+    details: [
+      'Scores the stored transcripts of the window (default the last 7 days) with FILE and reports per',
+      'rule how many outcomes would change and how, a few changed conversations, and the agreement with',
+      "reviewers' verdicts before and after. Results the active rubric (RUBRIC_PATH) scored rerun only the",
+      'rules FILE changes. Opens the database read-only; uses worker threads (default: up to 4 cores).',
+      SETTINGS_NOTE,
+      '',
+      'Exit codes: 0 reported; 2 usage, settings, database, or a rubric that does not load; 1 unexpected.',
+    ].join('\n'),
+    options: {
+      rubric: { type: 'string', short: 'r', value: 'FILE', description: 'the rubric to try (YAML or JSON)' },
+      since: {
+        type: 'string',
+        value: 'WHEN',
+        description: 'from: 7d, 24h, a day (TIME_ZONE), an ISO instant, or all',
+      },
+      until: {
+        type: 'string',
+        value: 'WHEN',
+        description: 'up to: a day (included), an ISO instant, or a span',
+      },
+      destination: { type: 'string', value: 'KEY', description: 'only results of this form or rubric key' },
+      threads: { type: 'string', value: 'N', description: 'worker threads, 1-64' },
+      json: { type: 'boolean', description: 'print the whole report as one JSON object' },
+    },
+    check: (args) => (typeof args.values.rubric === 'string' ? undefined : '--rubric FILE is required'),
+    load: () => import('./rescore.js'),
+  },
+  examples: {
+    summary: "reviewed conversations as a rubric's labelled examples, for rubric:test",
+    synopsis: '--reviewed [--since 7d|DAY|all] [--rubric FILE] [--out FILE]',
+    details: [
+      'Writes a copy of the rubric (RUBRIC_PATH unless --rubric) with each reviewed conversation of the',
+      "window added to its examples: the stored transcript, and per rule the reviewers' outcome (the",
+      'majority; a tie is left out). Comments are kept; an example of the same name is replaced. To --out',
+      "or stdout. A rubric in the tutorial's shape has no examples: the examples alone are printed.",
+      SETTINGS_NOTE,
+      '',
+      'Exit codes: 0 written; 1 nothing reviewed in the window; 2 usage, settings, database or rubric.',
+    ].join('\n'),
+    options: {
+      reviewed: { type: 'boolean', description: 'from reviewed conversations (the only source there is)' },
+      since: {
+        type: 'string',
+        value: 'WHEN',
+        description: 'verdicts given from: 7d, a day, an ISO instant, or all',
+      },
+      rubric: { type: 'string', short: 'r', value: 'FILE', description: 'the rubric to add them to' },
+      out: { type: 'string', short: 'o', value: 'FILE', description: 'where to write (default stdout)' },
+    },
+    check: (args) => (args.values.reviewed === true ? undefined : '--reviewed is required'),
+    load: () => import('./examples.js'),
+  },
 };
 
 /** Own entries only: `qm constructor` is an unknown command, not Object's. */

@@ -1,5 +1,5 @@
 /**
- * `npm run examples -- --reviewed [--since 7d|DAY] [--rubric FILE] [--out FILE]`: turns reviewed
+ * `qm examples --reviewed [--since 7d|DAY] [--rubric FILE] [--out FILE]`: turns reviewed
  * conversations into labelled examples (docs/rubrics.md §7), so reviewers' verdicts become
  * `npm run rubric:test` cases. Writes a copy of the rubric (RUBRIC_PATH unless --rubric) with the
  * examples added to its `examples:` (an example of the same name is replaced, comments are kept),
@@ -10,7 +10,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isMap, isSeq, parseDocument, stringify, type YAMLMap, YAMLSeq } from 'yaml';
 import { labelsOf } from '../calibration/labels.js';
 import { systemClock } from '../clock.js';
@@ -21,10 +20,11 @@ import { openExistingStore } from '../store/reports.js';
 import { ResultStore } from '../store/results.js';
 import { ReviewStore } from '../store/reviews.js';
 import { parseTime } from '../web/filters.js';
+import type { CommandArgs } from './commands.js';
 import { readEnvironment, reportProblems } from './env.js';
 import { EXIT } from './exit.js';
 
-const USAGE = 'usage: npm run examples -- --reviewed [--since 7d|DAY|all] [--rubric FILE] [--out FILE]';
+const USAGE = 'usage: qm examples --reviewed [--since 7d|DAY|all] [--rubric FILE] [--out FILE]';
 
 interface Example {
   name: string;
@@ -32,17 +32,16 @@ interface Example {
   expect: Record<string, RuleOutcome>;
 }
 
-async function main(argv: string[]): Promise<void> {
-  let v: ReturnType<typeof parse>['values'];
-  try {
-    v = parse(argv).values;
-  } catch (error) {
-    return reportProblems([(error as Error).message, USAGE], EXIT.config);
-  }
-  if (v.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+/** `qm examples ...`; flags and `--help` are handled by the dispatcher (./commands.ts). */
+export async function run(args: CommandArgs): Promise<void> {
+  const text = (name: string) =>
+    typeof args.values[name] === 'string' ? (args.values[name] as string) : undefined;
+  const v = {
+    reviewed: args.values.reviewed === true,
+    since: text('since'),
+    rubric: text('rubric'),
+    out: text('out'),
+  };
   if (!v.reviewed)
     return reportProblems(
       ['--reviewed is required (examples come from reviewed conversations)', USAGE],
@@ -166,23 +165,3 @@ async function main(argv: string[]): Promise<void> {
     `${examples.length} reviewed conversation(s) written as examples${v.out ? ` to ${v.out}` : ''}${withoutTranscript ? `; ${withoutTranscript} skipped (transcript no longer stored)` : ''}\n`,
   );
 }
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      reviewed: { type: 'boolean' },
-      since: { type: 'string' },
-      rubric: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-}
-
-main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-  process.exitCode = EXIT.unexpected;
-});

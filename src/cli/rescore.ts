@@ -1,5 +1,5 @@
 /**
- * `npm run rescore -- --rubric NEW.yaml [--since 7d] [--until DAY] [--threads N] [--json]`: a
+ * `qm rescore --rubric NEW.yaml [--since 7d] [--until DAY] [--threads N] [--json]`: a
  * backtest. Scores the stored transcripts of the window with another rubric and reports, per rule,
  * how many outcomes would change and how the reviewers' verdicts agree before and after. Writes
  * nothing: the database is opened read-only.
@@ -8,7 +8,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import { formatBacktestReport } from '../backtest/report-text.js';
 import { runBacktest } from '../backtest/run.js';
 import { systemClock } from '../clock.js';
@@ -16,24 +15,25 @@ import { loadOperatorConfig } from '../config.js';
 import { DEFAULT_RUBRIC_PATH } from '../rubric-file.js';
 import { openExistingStore } from '../store/reports.js';
 import { parseTime } from '../web/filters.js';
+import type { CommandArgs } from './commands.js';
 import { readEnvironment, reportProblems } from './env.js';
 import { EXIT } from './exit.js';
 
 const USAGE =
-  'usage: npm run rescore -- --rubric FILE [--since 7d|DAY|INSTANT|all] [--until DAY|INSTANT] [--destination KEY] [--threads N] [--json]';
+  'usage: qm rescore --rubric FILE [--since 7d|DAY|INSTANT|all] [--until DAY|INSTANT] [--destination KEY] [--threads N] [--json]';
 
-async function main(argv: string[]): Promise<void> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    return reportProblems([(error as Error).message, USAGE], EXIT.config);
-  }
-  const v = args.values;
-  if (v.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+/** `qm rescore ...`; flags and `--help` are handled by the dispatcher (./commands.ts). */
+export async function run(args: CommandArgs): Promise<void> {
+  const text = (name: string) =>
+    typeof args.values[name] === 'string' ? (args.values[name] as string) : undefined;
+  const v = {
+    rubric: text('rubric'),
+    since: text('since'),
+    until: text('until'),
+    destination: text('destination'),
+    threads: text('threads'),
+    json: args.values.json === true,
+  };
   if (!v.rubric) return reportProblems(['--rubric is required', USAGE], EXIT.config);
   const loaded = loadOperatorConfig(readEnvironment());
   if (!loaded.ok) return reportProblems(loaded.problems, EXIT.config);
@@ -89,25 +89,3 @@ async function main(argv: string[]): Promise<void> {
   const described = `${since === undefined ? 'every stored result' : `results since ${new Date(since).toISOString()}`}${until !== undefined ? ` until ${new Date(until).toISOString()}` : ''}`;
   process.stdout.write(formatBacktestReport(outcome.report, described));
 }
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      rubric: { type: 'string' },
-      since: { type: 'string' },
-      until: { type: 'string' },
-      destination: { type: 'string' },
-      threads: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-}
-
-main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-  process.exitCode = EXIT.unexpected;
-});

@@ -1,5 +1,5 @@
 /**
- * `npm run user -- COMMAND`: the console's accounts (docs/contract.md §8).
+ * `qm user COMMAND` (`npm run user -- COMMAND`): the console's accounts (docs/contract.md §8).
  *
  *   add NAME --role admin|reviewer|viewer   new account; the password is read from standard input
  *   password NAME                           a new password (from standard input); ends its sessions
@@ -20,16 +20,17 @@ import { loadOperatorConfig } from '../config.js';
 import { AccountStore } from '../store/accounts.js';
 import { openExistingStore } from '../store/reports.js';
 import { ROLES, type Role } from '../store/schema.js';
+import type { CommandArgs } from './commands.js';
 import { readEnvironment, reportProblems } from './env.js';
 import { EXIT } from './exit.js';
 
-const USAGE = `usage: npm run user -- add NAME --role admin|reviewer|viewer   (password on standard input)
-       npm run user -- password NAME                            (password on standard input)
-       npm run user -- role NAME admin|reviewer|viewer
-       npm run user -- remove NAME
-       npm run user -- token NAME
-       npm run user -- revoke-tokens NAME
-       npm run user -- list`;
+const USAGE = `usage: qm user add NAME --role admin|reviewer|viewer   (password on standard input)
+       qm user password NAME                            (password on standard input)
+       qm user role NAME admin|reviewer|viewer
+       qm user remove NAME
+       qm user token NAME
+       qm user revoke-tokens NAME
+       qm user list`;
 
 const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 
@@ -96,9 +97,11 @@ function time(ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h') return usage();
+/** `qm user COMMAND ...`; flags (`--role`) and `--help` are handled by the dispatcher (./commands.ts). */
+export async function run(args: CommandArgs): Promise<void> {
+  const [command, ...rest] = args.positionals;
+  if (!command) return usage();
+  const role = typeof args.values.role === 'string' ? args.values.role : undefined;
   const env = readEnvironment();
   const loaded = loadOperatorConfig(env);
   if (!loaded.ok) return reportProblems(loaded.problems, EXIT.config);
@@ -108,13 +111,18 @@ async function main(argv: string[]): Promise<void> {
   if (!opened.ok) return reportProblems([opened.problem], EXIT.config);
   const { store } = opened;
   try {
-    await run(command, rest, new AccountStore(store));
+    await runUser(command, rest, role, new AccountStore(store));
   } finally {
     store.close();
   }
 }
 
-async function run(command: string, args: string[], accounts: AccountStore): Promise<void> {
+async function runUser(
+  command: string,
+  args: string[],
+  roleOption: string | undefined,
+  accounts: AccountStore,
+): Promise<void> {
   const now = systemClock.now();
   const hasher = createPasswordHasher();
   const fail = (line: string) => reportProblems([line], EXIT.unexpected);
@@ -143,8 +151,7 @@ async function run(command: string, args: string[], accounts: AccountStore): Pro
   }
   switch (command) {
     case 'add': {
-      const roleAt = args.indexOf('--role');
-      const role = roleAt >= 0 ? args[roleAt + 1] : undefined;
+      const role = roleOption;
       if (!isRole(role)) return usage('--role must be admin, reviewer or viewer');
       const password = await readPassword();
       const problem = checkPassword(password);
@@ -196,8 +203,3 @@ async function run(command: string, args: string[], accounts: AccountStore): Pro
       return usage(`unknown command '${command}'`);
   }
 }
-
-main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-  process.exitCode = EXIT.unexpected;
-});

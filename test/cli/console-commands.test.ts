@@ -15,8 +15,9 @@ beforeEach(() => {
 });
 afterEach(() => t.cleanup());
 
+/** `qm SCRIPT ARGS` as an operator runs it, with `input` on standard input. */
 const run = (script: string, args: string[], input?: string, env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
+  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/qm.ts', script, ...args], {
     encoding: 'utf8',
     input: input ?? '',
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_PATH: t.path, ...env },
@@ -95,7 +96,9 @@ describe('npm run rescore', { timeout: 120_000 }, () => {
     const r = run('rescore', ['--rubric', newRubric, '--since', '1d', '--threads', '2']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^rubric Collections call QA v2\.3 \(sha256 [0-9a-f]{12}\)/);
-    expect(r.stdout).toMatch(/40 conversation\(s\) rescored .* on 2 thread\(s\) \(CPU [\d.]+ s \+ [\d.]+ s\); nothing was written/);
+    expect(r.stdout).toMatch(
+      /40 conversation\(s\) rescored .* on 2 thread\(s\) \(CPU [\d.]+ s \+ [\d.]+ s\); nothing was written/,
+    );
     expect(r.stdout).toMatch(/greeting\s+40\s+\d+\s+pass->fail \d+/);
     expect(r.stdout).toContain(`reviewers before`);
     expect(r.stdout).toMatch(/agreement with reviewers: before 100\.0% of 1, after (100\.0|0\.0)% of 1/);
@@ -151,7 +154,7 @@ describe('npm run examples', { timeout: 120_000 }, () => {
     const text = readFileSync(out, 'utf8');
     expect(text).toContain('# A rubric for a first-party collections call');
     expect(text).toContain(`name: ${results[1]!.conversationId} (reviewed by rita, sam)`);
-    const test = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/rubric-test.ts', out], {
+    const test = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/qm.ts', 'rubric:test', out], {
       encoding: 'utf8',
     });
     // The flipped label is a disagreement rubric:test reports; the agreed one is not.

@@ -17,7 +17,7 @@ import { waitFor } from '../support/wait.js';
 const fx = useProcessFixture();
 
 function userCommand(args: string[], input = '') {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/user.ts', ...args], {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/qm.ts', 'user', ...args], {
     encoding: 'utf8',
     input,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_PATH: fx.dbPath },
