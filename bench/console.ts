@@ -19,7 +19,7 @@ import { issueApiToken } from '../src/auth/sign-in.js';
 import { runBacktest } from '../src/backtest/run.js';
 import { resultInput } from '../src/pipeline/result.js';
 import { loadRubricFile } from '../src/rubric-file.js';
-import { formatScore } from '../src/scoring/index.js';
+import { evaluationComment, formatScore, scoreTranscript } from '../src/scoring/index.js';
 import { createCxoneSimulator, settingsForSimulator } from '../src/simulator/index.js';
 import { AccountStore } from '../src/store/accounts.js';
 import { migrate, openStore, type Store } from '../src/store/db.js';
@@ -65,7 +65,7 @@ function seed(path: string, now: number): Seeded {
   const started = Date.now();
   const loaded = loadRubricFile(join(ROOT, 'rubrics/example.yaml'));
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-  const { rubric, scorer } = loaded;
+  const { rubric } = loaded;
   const store = openStore(path);
   migrate(store);
   const results = new ResultStore(store, 'UTC');
@@ -77,7 +77,7 @@ function seed(path: string, now: number): Seeded {
   const pool: PreparedResult[] = [];
   for (let i = 0; i < POOL; i++) {
     const call = generateCall(i);
-    const result = scorer.score(call.transcript);
+    const result = scoreTranscript(rubric, call.transcript);
     pool.push(
       results.prepare(
         resultInput({
@@ -85,7 +85,7 @@ function seed(path: string, now: number): Seeded {
           rubric,
           result,
           overallScore: Number(formatScore(result.overallScore)),
-          comment: scorer.comment(result),
+          comment: evaluationComment(rubric, result),
           transcript: call.transcript,
           delivery: { state: 'delivered', target: 'cxone-qm', id: 'x', at: 0 },
           now,
@@ -259,7 +259,7 @@ function writeCost(path: string, now: number): { prepareUs: number; writeUs: num
   const store = openStore(path);
   const results = new ResultStore(store);
   const calls = Array.from({ length: 500 }, (_, i) => generateCall(POOL + i));
-  const scored = calls.map((c) => loaded.scorer.score(c.transcript));
+  const scored = calls.map((c) => scoreTranscript(loaded.rubric, c.transcript));
   let t = performance.now();
   const prepared = calls.map((c, i) =>
     results.prepare(

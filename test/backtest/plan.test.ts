@@ -35,7 +35,7 @@ beforeAll(() => {
   seedResults(t.store, { count: 120, endAt: Date.now(), spacingMs: 60_000 });
   const rows = new ResultStore(t.store).list({}, 30).rows;
   const reviews = new ReviewStore(t.store);
-  rows.forEach((row, i) =>
+  rows.forEach((row, i) => {
     reviews.record(
       row.id,
       { id: null, name: 'r' },
@@ -44,8 +44,8 @@ beforeAll(() => {
         verdict: i % 3 ? 'agree' : r.outcome === 'pass' ? 'fail' : 'pass',
       })),
       Date.now(),
-    ),
-  );
+    );
+  });
   // And some scored by another version of the rubric (another hash): those are rescored whole.
   const older = join(t.dir, 'older.yaml');
   writeFileSync(

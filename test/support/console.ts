@@ -5,7 +5,7 @@ import { runBacktest } from '../../src/backtest/run.js';
 import { ManualClock } from '../../src/clock.js';
 import { resultInput } from '../../src/pipeline/result.js';
 import { loadRubricFile } from '../../src/rubric-file.js';
-import { formatScore } from '../../src/scoring/index.js';
+import { evaluationComment, formatScore, scoreTranscript } from '../../src/scoring/index.js';
 import { generateSampleConversations } from '../../src/simulator/index.js';
 import { AccountStore } from '../../src/store/accounts.js';
 import { SERVICE_BUSY_TIMEOUT_MS, type Store, setBusyTimeout } from '../../src/store/db.js';
@@ -46,9 +46,7 @@ export function seedResults(
     timeZone?: string;
   },
 ) {
-  const { rubric, scorer } = loadRubric(
-    options.rubricPath === undefined ? EXAMPLE_RUBRIC : options.rubricPath,
-  );
+  const { rubric } = loadRubric(options.rubricPath === undefined ? EXAMPLE_RUBRIC : options.rubricPath);
   const results = new ResultStore(store, options.timeZone ?? 'UTC');
   const conversations = generateSampleConversations(options.count, options.seed ?? 7, {
     endAt: options.endAt,
@@ -58,7 +56,7 @@ export function seedResults(
   });
   const destination = options.destination ?? FORM;
   for (const conv of conversations) {
-    const result = scorer.score(conv.transcript);
+    const result = scoreTranscript(rubric, conv.transcript);
     const evaluatedAt = Date.parse(conv.endTime) + 60_000;
     results.record(
       resultInput({
@@ -73,7 +71,7 @@ export function seedResults(
         rubric,
         result,
         overallScore: Number(formatScore(result.overallScore)),
-        comment: scorer.comment(result),
+        comment: evaluationComment(rubric, result),
         transcript: conv.transcript,
         delivery: { state: 'delivered', target: 'cxone-qm', id: `eval-${conv.id}`, at: evaluatedAt },
         now: evaluatedAt,
