@@ -25,6 +25,10 @@ const SECTIONS: Section[] = [
   { script: 'bench/pipeline.ts', args: quick ? ['--steady-seconds', '8'] : [] },
   { script: 'bench/scoring.ts', args: quick ? ['--whole-calls', '5000', '--runs', '1'] : [] },
   { script: 'bench/console.ts', args: quick ? ['--results', '40000', '--requests', '20'] : [] },
+  {
+    script: 'bench/retention.ts',
+    args: quick ? ['--days', '10', '--per-day', '5000', '--retention-days', '3'] : [],
+  },
 ];
 
 function runSection(section: Section): Promise<{ markdown: string; code: number; seconds: number }> {
@@ -75,8 +79,8 @@ async function main(): Promise<void> {
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB memory`,
     `- Node ${m.node}; ${m.os}`,
     `- Core pinning: ${canPin() ? 'taskset available: load generator / CXone side on core 0, service on core 1' : 'not available (no taskset or fewer than 2 cores): processes share cores'}`,
-    '- Reproduce: `npm ci && npm run bench` (about 5 minutes, no network, no credentials; every server listens on 127.0.0.1). ' +
-      'Each section can be run alone: `npx tsx bench/ingest.ts`, `npx tsx bench/pipeline.ts`, `npx tsx bench/scoring.ts`, `npx tsx bench/console.ts`. ' +
+    '- Reproduce: `npm ci && npm run bench` (about 7 minutes, no network, no credentials; every server listens on 127.0.0.1). ' +
+      'Each section can be run alone: `npx tsx bench/ingest.ts`, `npx tsx bench/pipeline.ts`, `npx tsx bench/scoring.ts`, `npx tsx bench/console.ts`, `npx tsx bench/retention.ts`. ' +
       'To profile the server processes: `npx tsx bench/ingest.ts --profile DIR` (or pipeline.ts), then `npx tsx bench/lib/profile-summary.ts DIR/FILE.cpuprofile`.',
     '- Numbers move by ±15 % or so between runs on a shared VM; compare runs on one machine, not across machines.',
     '',

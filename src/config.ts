@@ -127,6 +127,8 @@ const schema = z.object({
   JOB_LEASE_SECONDS: num(1, 3_600).default(15),
   SWEEP_CONNECT_TIMEOUT_SECONDS: num(0, 3_600).default(30),
   SWEEP_MAX_PAGES: int(1, 1_000_000).default(1_000),
+  METRICS_TOKEN: optionalText,
+  RETENTION_DAYS: int(0, 36_500).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TIME_ZONE: z
     .string()
@@ -231,6 +233,13 @@ export interface Config {
     /** A console session ends after this long unused. */
     sessionTtlMs: number;
   };
+  /** Bearer token(s) GET /metrics requires (space-separated, for rotation); none = open. */
+  metricsTokens: string[];
+  /**
+   * How long webhook deliveries and finished jobs are kept (their age from when they were received or
+   * finished); 0 = kept for ever. Always longer than the sweep looks back (see loadConfig).
+   */
+  retentionMs: number;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -253,7 +262,7 @@ function problemsOf(error: z.ZodError, env: Record<string, string | undefined>):
   return error.issues.map((issue) => {
     const key = String(issue.path[0] ?? 'settings');
     const got = env[key];
-    const shown = key.includes('SECRET') || got === undefined ? '' : ` (got '${got.slice(0, 60)}')`;
+    const shown = /SECRET|_TOKEN$/.test(key) || got === undefined ? '' : ` (got '${got.slice(0, 60)}')`;
     return `${key}: ${issue.message}${shown}`;
   });
 }
@@ -300,6 +309,17 @@ export function loadConfig(
   // Port 0 (any free port, as tests use) is the one value both may share.
   if (parsed.success && parsed.data.PORT !== 0 && parsed.data.ADMIN_PORT === parsed.data.PORT)
     problems.push(`ADMIN_PORT: must differ from PORT (${parsed.data.PORT})`);
+  // A finished job deleted while the sweep can still list its conversation would be created again and
+  // submitted a second time: what retention deletes must be older than anything a sweep looks at.
+  if (
+    parsed.success &&
+    parsed.data.RETENTION_DAYS > 0 &&
+    parsed.data.RETENTION_DAYS * 24 < parsed.data.SWEEP_LOOKBACK_HOURS + 24
+  ) {
+    problems.push(
+      `RETENTION_DAYS: must be at least a day longer than SWEEP_LOOKBACK_HOURS (${parsed.data.SWEEP_LOOKBACK_HOURS} h), or a sweep would find conversations whose jobs were deleted and evaluate them again (got '${parsed.data.RETENTION_DAYS}')`,
+    );
+  }
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const s = parsed.data;
 
@@ -374,6 +394,8 @@ export function loadConfig(
         trustProxy: s.TRUST_PROXY,
         sessionTtlMs: s.CONSOLE_SESSION_HOURS * 3_600_000,
       },
+      metricsTokens: (s.METRICS_TOKEN ?? '').split(/\s+/).filter(Boolean),
+      retentionMs: s.RETENTION_DAYS * 86_400_000,
     },
   };
 }

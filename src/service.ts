@@ -10,11 +10,15 @@ import type { Config, CxoneApi } from './config.js';
 import { createPlatformClient } from './cxone/platform/client.js';
 import { createTutorialClient } from './cxone/tutorial-client.js';
 import type { CxoneClient, CxoneError, CxoneResult, QmForm, RequestBudget } from './cxone/types.js';
-import { createAdminApp, createApp, type HealthOptions } from './http/app.js';
+import { createAdminApp, createApp, type HealthOptions, type WebhookOutcome } from './http/app.js';
 import { InflightBytes } from './http/inflight.js';
+import { addMetricsRoute } from './http/metrics-route.js';
 import { ListenError, type RunningListeners, startListeners } from './http/server.js';
 import { parseWebhookSecrets } from './http/signature.js';
 import { parseStudioTokens } from './http/studio.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createRetention } from './ops/retention.js';
+import { createSignatureWatch } from './ops/signature-watch.js';
 import { backoffDelay } from './pipeline/backoff.js';
 import {
   businessDataDestination,
@@ -26,7 +30,7 @@ import { type FormMapping, mapRubricToForm } from './pipeline/evaluation.js';
 import { type ConversationLister, platformLister, tutorialLister } from './pipeline/listers.js';
 import { platformSource, type TranscriptSource, tutorialSource } from './pipeline/sources.js';
 import { runSweep, type SweepResult } from './pipeline/sweep.js';
-import { createWorker, type Worker } from './pipeline/worker.js';
+import { createWorker, type JobDoneDetails, type JobOutcome, type Worker } from './pipeline/worker.js';
 import { loadRubricFile } from './rubric-file.js';
 import type { Rubric, Scorer } from './scoring/index.js';
 import { createScoringPool } from './scoring-pool/index.js';
@@ -40,8 +44,11 @@ import {
 } from './store/db.js';
 import { createEventRecorder } from './store/event-recorder.js';
 import { JobStore } from './store/jobs.js';
+import { createQueueDepthReader } from './store/queue-depth.js';
 import { ResultStore } from './store/results.js';
+import { createRetentionBatches } from './store/retention.js';
 import { createSharedBudget } from './store/shared-budget.js';
+import { createSignatureFailureWriter } from './store/signature-failures.js';
 import { SweepStore } from './store/sweeps.js';
 import { createPeopleApps } from './web/people-apps.js';
 
@@ -51,6 +58,8 @@ export interface ServiceDeps {
   /** Unique per process: the lease owner. */
   owner: string;
   fetch?: typeof fetch;
+  /** Where the service counts what it does (GET /metrics); startService makes one when not given. */
+  metrics?: Metrics;
 }
 
 /**
@@ -187,6 +196,7 @@ function tutorialProfile(
         { call, scope, askedSeconds: askedMs / 1000, honouredSeconds: honouredMs / 1000 },
         `paused by CXone until ${new Date(untilMs).toISOString()} (429${askedMs > honouredMs ? `; asked for ${Math.round(askedMs / 1000)} s, capped by CXONE_MAX_RETRY_AFTER_SECONDS` : ''})`,
       ),
+    ...(deps.metrics ? { onAttempt: deps.metrics.cxoneAttempt } : {}),
   });
   return {
     api: 'tutorial',
@@ -224,6 +234,7 @@ function platformProfile(
     budget,
     clock: deps.clock,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.metrics ? { onAttempt: deps.metrics.cxoneAttempt } : {}),
   });
   return {
     api: 'platform',
@@ -438,11 +449,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       : parseWebhookSecrets(config.webhookSecret ?? '');
   const studio =
     config.studioWebhookToken === undefined ? undefined : parseStudioTokens(config.studioWebhookToken);
+  // One registry per service: a second service in the same process (tests) counts on its own.
+  const metrics = deps.metrics ?? createMetrics({ clock });
   // openCore throws with these problems among the others, so past it the keys and tokens are good.
-  const core = openCore(config, deps, [
+  const core = openCore(config, { ...deps, metrics }, [
     ...(keys.ok ? [] : [`WEBHOOK_SECRET: ${keys.message}`]),
     ...(studio && !studio.ok ? [`STUDIO_WEBHOOK_TOKEN: ${studio.message}`] : []),
   ]);
+  const ops = startOperations(core, config, { ...deps, metrics });
 
   let worker: Worker | undefined;
   let ready = false;
@@ -475,6 +489,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     webhookKeys: keys.ok ? keys.keys : [],
     inflight: new InflightBytes(config.http.maxBytesInFlight),
     ...(studio?.ok ? { studioTokens: studio.tokens } : {}),
+    onWebhook: ops.onWebhook,
   });
   // The admin app: everything else. Mount the console, the results API and /metrics on it
   // (`adminApp.route('/console', consoleApp)`); with ADMIN_PORT it listens on ADMIN_HOST:ADMIN_PORT
@@ -494,6 +509,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   });
   adminApp.route('/console', people.console);
   adminApp.route('/api/v1', people.api);
+  addMetricsRoute(adminApp, { metrics, tokens: config.metricsTokens, clock, log });
 
   let listeners: RunningListeners;
   try {
@@ -508,6 +524,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       },
     );
   } catch (error) {
+    await ops.stop();
     await core.close();
     if (error instanceof ListenError)
       throw new StartupError([`${error.setting}: ${error.message}`], EXIT.config);
@@ -520,6 +537,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       api: core.profile.api,
       key: core.formId,
       rubric: core.scorer.rubric.name,
+      metrics: config.metricsTokens.length > 0 ? 'token required' : 'open',
+      retentionDays: config.retentionMs / 86_400_000 || 'off',
     },
     'listening',
   );
@@ -547,7 +566,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     if (destination === null) return;
     if (stopping) return;
     worker = workerFor(core, config, deps, destination, log.child({ unit: 'worker' }));
+    worker.onJobDone = ops.onJobDone;
     worker.start();
+    ops.startRetention();
     ready = true;
     log.info({ api: core.profile.api, key: destination.key }, 'ready');
     if (config.sweep.intervalMs > 0) {
@@ -576,8 +597,51 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         sweeping ? Promise.race([sweeping, clock.sleep(config.shutdownGraceMs)]) : undefined,
       ]);
       recorder.flush();
+      await ops.stop();
       await core.close();
       log.info('stopped');
+    },
+  };
+}
+
+/**
+ * What `npm start` adds for the people who run it (docs/contract.md §9): the metrics' sources, the
+ * signature watch, and retention. Kept apart from the pipeline's wiring above.
+ */
+function startOperations(core: Core, config: Config, deps: ServiceDeps & { metrics: Metrics }) {
+  const { clock, log, metrics } = deps;
+  const readQueue = createQueueDepthReader(core.store);
+  metrics.readQueueFrom(() => readQueue(clock.now()));
+  const signatures = createSignatureWatch({
+    clock,
+    log: log.child({ unit: 'webhooks' }),
+    write: createSignatureFailureWriter(core.store),
+  });
+  const retention =
+    config.retentionMs > 0
+      ? createRetention({
+          batches: createRetentionBatches(core.store),
+          clock,
+          log,
+          windows: { raw: config.retentionMs, results: 0 },
+          onDeleted: metrics.retentionDeleted,
+        })
+      : undefined;
+  return {
+    onWebhook(outcome: WebhookOutcome, signatureFailure?: string) {
+      metrics.webhookAnswered(outcome, signatureFailure);
+      if (outcome === 'invalid_signature') signatures.refused(signatureFailure ?? 'unknown');
+      else if (outcome === 'accepted' || outcome === 'duplicate') signatures.accepted();
+    },
+    onJobDone(_job: unknown, outcome: JobOutcome, _reason?: string, details?: JobDoneDetails) {
+      metrics.jobDone(outcome, details?.code);
+      if (outcome === 'submitted' && details?.overallScore !== undefined)
+        metrics.evaluationScored(details.overallScore);
+    },
+    startRetention: () => retention?.start(),
+    async stop() {
+      await retention?.stop();
+      signatures.close();
     },
   };
 }

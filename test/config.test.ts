@@ -156,6 +156,27 @@ describe('loadConfig', () => {
   });
 });
 
+describe('operations settings', () => {
+  it('RETENTION_DAYS defaults to 90 days; 0 keeps everything; METRICS_TOKEN holds tokens for rotation', () => {
+    const r = loadConfig(minimal);
+    expect(r.ok && r.config).toMatchObject({ retentionMs: 90 * 86_400_000, metricsTokens: [] });
+    const off = loadConfig({ ...minimal, RETENTION_DAYS: '0', METRICS_TOKEN: ' tok-a  tok-b ' });
+    expect(off.ok && off.config).toMatchObject({ retentionMs: 0, metricsTokens: ['tok-a', 'tok-b'] });
+  });
+
+  it('refuses a retention window the sweep could look past (it would evaluate deleted conversations again)', () => {
+    const r = loadConfig({ ...minimal, RETENTION_DAYS: '3', SWEEP_LOOKBACK_HOURS: '72' });
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.problems).toEqual([
+      expect.stringMatching(
+        /^RETENTION_DAYS: must be at least a day longer than SWEEP_LOOKBACK_HOURS \(72 h\)/,
+      ),
+    ]);
+    expect(loadConfig({ ...minimal, RETENTION_DAYS: '4', SWEEP_LOOKBACK_HOURS: '72' }).ok).toBe(true);
+    expect(loadConfig({ ...minimal, RETENTION_DAYS: '-1' }).ok).toBe(false);
+  });
+});
+
 describe('.env.example and README', () => {
   it('.env.example lists every setting, and is valid once credentials are filled in', () => {
     const example = parseEnv(readFileSync('.env.example', 'utf8')) as Record<string, string>;

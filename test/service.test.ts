@@ -250,3 +250,25 @@ describe('startService with CXONE_API=platform', () => {
     });
   });
 });
+
+describe('/metrics with CXONE_API=platform', () => {
+  it("counts the documented APIs' calls, the Studio pushes and the results like the tutorial profile's", async () => {
+    const { sim, service } = await platformService();
+    await service.ready;
+    sim.addContact(call('6001', Date.now()));
+    expect(
+      await deliverStudioCall({ url: service.url, token: TOKEN, contactId: '6001', agentId: '10001' }),
+    ).toBe(202);
+    const text = await waitFor('the result counted', async () => {
+      const body = await (await fetch(`${service.adminUrl}/metrics`)).text();
+      return /^qm_jobs_total\{outcome="submitted",reason="none"\} 1$/m.test(body) ? body : undefined;
+    });
+    for (const name of ['token', 'completedContacts', 'contactMedia', 'segmentTranscript', 'businessData']) {
+      expect(text, name).toMatch(
+        new RegExp(`^qm_cxone_requests_total\\{call="${name}",status="2\\d\\d"\\} \\d+$`, 'm'),
+      );
+    }
+    expect(text).toMatch(/^qm_webhooks_total\{outcome="accepted"\} 1$/m);
+    expect(text).toMatch(/^qm_evaluation_score_count 1$/m);
+  });
+});

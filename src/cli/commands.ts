@@ -101,7 +101,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
     synopsis: '[--json]',
     details: [
       'Reads DATABASE_PATH and prints jobs per form and state, what is still waiting and since when, the',
-      'last ten failures with their reasons, the last sweeps and the webhook deliveries recorded.',
+      'last ten failures with their reasons, the last sweeps, the webhook deliveries recorded, webhooks',
+      'refused for their signature (last hour and day) and conversations CXone had already evaluated.',
       SETTINGS_NOTE,
       '',
       'Exit codes: 0; 2 usage, or DATABASE_PATH cannot be opened.',
@@ -130,6 +131,25 @@ export const COMMANDS: Record<string, CommandSpec> = {
       return args.values.failed || ids ? undefined : 'give --failed or conversation ids';
     },
     load: () => import('./requeue.js'),
+  },
+  backup: {
+    summary: 'a consistent copy of the database while the service runs',
+    synopsis: 'FILE [--overwrite]',
+    details: [
+      "Copies DATABASE_PATH to FILE with SQLite's backup API: one consistent snapshot, taken without",
+      'blocking the service, written as a single self-contained file, checked (integrity_check, the',
+      'migrations recorded) before it is moved to FILE; prints what it wrote. A plain cp of the database',
+      'while the service runs is not a backup (WAL mode). Never creates a database; copies a database of',
+      'an older version too (back up before upgrading).',
+      SETTINGS_NOTE,
+      '',
+      'Exit codes: 0 written and checked; 1 the copy failed (nothing replaced); 2 usage, settings,',
+      'DATABASE_PATH cannot be opened, or FILE exists (give --overwrite to replace it).',
+    ].join('\n'),
+    options: { overwrite: { type: 'boolean', description: 'replace FILE if it exists' } },
+    positionals: { name: 'FILE', min: 1 },
+    check: (args) => (args.positionals.length > 1 ? 'give one FILE' : undefined),
+    load: () => import('./backup.js'),
   },
   score: {
     summary: 'scores conversation files offline with a rubric (no network, no database)',

@@ -43,12 +43,29 @@ export function run(args: CommandArgs): void {
 const time = (ms: number | null) =>
   ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
+const HINTS: Record<string, string> = {
+  no_match: 'check WEBHOOK_SECRET against the secret CXone signs with',
+  stale: "check the sender's and this machine's clocks",
+  future: "check the sender's and this machine's clocks",
+  missing_headers: 'check that the webhook signs its deliveries (Standard Webhooks)',
+};
+
 function render(path: string, report: StatusReport): string[] {
   const { counts, waiting, failed, sweeps, events, pauses } = report;
+  const refused = report.signature_failures;
   const out: string[] = [`database ${path}`, ''];
   for (const p of pauses)
     out.push(`paused by CXone until ${time(p.until)} (429): no call to the ${p.scope} API before then`);
-  if (pauses.length > 0) out.push('');
+  // Refusals since the last delivery that got through: the webhooks are not arriving at all.
+  const alerts: string[] = [];
+  if (refused.last_hour > 0 && refused.last_at !== null && (events.last ?? 0) < refused.last_at) {
+    const why = refused.last_reason ?? '';
+    alerts.push(
+      `webhooks are being refused for their signature (${refused.last_hour} in the last hour, ${why}; last delivery recorded ${time(events.last)}): ${HINTS[why] ?? 'see the service log'}`,
+    );
+  }
+  out.push(...alerts);
+  if (pauses.length + alerts.length > 0) out.push('');
   out.push('jobs by state:');
   if (counts.length === 0) out.push('  (none yet)');
   for (const c of counts)
@@ -75,5 +92,18 @@ function render(path: string, report: StatusReport): string[] {
     );
   }
   out.push('', `webhook deliveries recorded: ${events.n} (last ${time(events.last)})`);
+  const reasons = refused.by_reason.map((r) => `${r.reason} ${r.n}`).join(', ');
+  out.push(
+    `webhooks refused for their signature: ${refused.last_hour} in the last hour, ${refused.last_day} in the last day${reasons ? ` (${reasons})` : ''}${refused.last_at === null ? '' : `; last ${time(refused.last_at)}`}`,
+  );
+  const already = report.already_evaluated;
+  if (already.n > 0) {
+    out.push(
+      '',
+      `already evaluated: ${already.n} conversation(s) CXone answered with an evaluation it had already made (another database or an earlier rubric); that evaluation stands. Re-scoring history is npm run rescore, not a resubmission.`,
+    );
+    for (const a of already.latest)
+      out.push(`  ${time(a.finished_at)}  ${a.conversation_id}  ${a.reason ?? ''}`);
+  }
   return out;
 }

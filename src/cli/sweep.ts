@@ -61,9 +61,12 @@ async function main(args: { dryRun: boolean; limit: number }): Promise<void> {
       lease_lost: 0,
     };
     let refusal: string | undefined;
+    // Submissions CXone answered with an evaluation it already had (a new database, another rubric).
+    let already = 0;
     const worker = workerFor(core, config, deps, destination, log);
-    worker.onJobDone = (_job, outcome, reason) => {
+    worker.onJobDone = (_job, outcome, reason, details) => {
       tally[outcome]++;
+      if (details?.code === 'already_evaluated') already++;
       if (outcome === 'credentials_refused') refusal ??= reason;
       progress(
         `scoring: ${tally.submitted} submitted, ${tally.skipped} skipped, ${tally.failed} failed, ${worker.inFlight} in flight`,
@@ -83,7 +86,7 @@ async function main(args: { dryRun: boolean; limit: number }): Promise<void> {
     const lines = [
       `sweep: ${sweep.seen} completed conversation(s) in the window, ${sweep.created} new, ${sweep.pages} page(s)` +
         (sweep.refused > 0 ? `, ${sweep.refused} skipped (an id that cannot be a conversation id)` : ''),
-      `this run: ${tally.submitted} submitted, ${tally.skipped + sweep.skipped} skipped, ${tally.failed} failed`,
+      `this run: ${tally.submitted} submitted${already > 0 ? ` (${already} already evaluated in CXone: it kept its earlier evaluation)` : ''}, ${tally.skipped + sweep.skipped} skipped, ${tally.failed} failed`,
       `of the conversations found: ${states.submitted} evaluated, ${states.skipped} skipped, ${states.failed} failed, ${waiting} still waiting`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

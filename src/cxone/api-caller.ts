@@ -174,6 +174,21 @@ export interface ApiCallerOptions {
   transientRetryWaitMs?: (n: number) => number;
   /** Values never to appear in an error message (client secret, current token). Read at each use. */
   secrets?: () => Iterable<string | undefined>;
+  /**
+   * Hears of every HTTP attempt once it ended (metrics): each repeat after a 401 or a 429 is an attempt
+   * of its own; a call refused before anything was sent (the budget closed) is none. Must not throw.
+   */
+  onAttempt?: (attempt: AttemptReport) => void;
+}
+
+/** One HTTP attempt as `onAttempt` hears of it. */
+export interface AttemptReport {
+  call: CxoneCall;
+  scope: string;
+  /** The HTTP status once an answer's headers arrived; `timeout` or `network` when none did. */
+  status: number | 'timeout' | 'network';
+  /** From sending the request (after its budget slot) to the end of its answer. */
+  durationMs: number;
 }
 
 export interface ApiCaller {
@@ -541,6 +556,9 @@ export function createApiCaller(options: ApiCallerOptions): ApiCaller {
     }, timeoutMs);
     const onClose = () => controller.abort(lifetime.signal.reason);
     lifetime.signal.addEventListener('abort', onClose, { once: true });
+    // What onAttempt hears: the status once headers arrived (a body that then stalls is a timeout).
+    const sentAt = clock.now();
+    let heard: AttemptReport['status'] = 'network';
     try {
       const init: Parameters<HttpTransport>[1] = {
         method: request.method,
@@ -549,6 +567,7 @@ export function createApiCaller(options: ApiCallerOptions): ApiCaller {
       };
       if (request.body !== undefined) init.body = request.body;
       const response = await doFetch(request.url, init);
+      heard = response.status;
       // Reading the body is under the same signal: a stalled body is a timeout too, and reading it
       // to the end hands the keep-alive socket back to the pool.
       const { text, cut } = await readCapped(response);
@@ -587,6 +606,12 @@ export function createApiCaller(options: ApiCallerOptions): ApiCaller {
     } finally {
       clearTimeout(timer);
       lifetime.signal.removeEventListener('abort', onClose);
+      options.onAttempt?.({
+        call,
+        scope: request.scope,
+        status: timedOut ? 'timeout' : heard,
+        durationMs: clock.now() - sentAt,
+      });
     }
   }
 

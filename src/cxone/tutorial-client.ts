@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { TranscriptLine } from '../domain/transcript.js';
 import {
+  type ApiCallerOptions,
   createApiCaller,
   type ErrorMapping,
   parseJsonBody,
@@ -57,6 +58,8 @@ export interface TutorialClientOptions {
   transientRetries?: number;
   /** Wait before the n-th quick repeat. Default: the api-caller's (100-200 ms, then 200-400 ms). */
   transientRetryWaitMs?: (n: number) => number;
+  /** Hears of every HTTP attempt (metrics); see ApiCallerOptions.onAttempt. */
+  onAttempt?: ApiCallerOptions['onAttempt'];
 }
 
 /** RFC 6749's error codes: a fixed vocabulary, so naming one cannot echo anything the request held. */
@@ -117,6 +120,7 @@ export function createTutorialClient(options: TutorialClientOptions): CxoneClien
     // The tutorial API sends Retry-After; when it does not, a fixed wait, as the tutorial does.
     rateLimitWaitMs: () => defaultRetryAfterMs,
     secrets: () => [options.clientSecret, tokens.held?.value],
+    ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
   });
 
   const tokenBody = new URLSearchParams({
@@ -261,10 +265,14 @@ export function createTutorialClient(options: TutorialClientOptions): CxoneClien
           // could make a second evaluation): the quick repeats inside the call rely on it.
           idempotent: true,
         },
-        ({ text }) =>
+        ({ text, status }) =>
           parseJsonBody('submitEvaluation', evaluationSchema, text, (data) => {
             const submitted: SubmittedEvaluation = { id: data.id };
             if (data.status) submitted.status = data.status;
+            // 201 Created is a new evaluation; 200 the one CXone already had for this key (the API
+            // answers a repeated Idempotency-Key with the evaluation it already made).
+            if (status === 200) submitted.alreadyEvaluated = true;
+            if (typeof data.overall_score === 'number') submitted.overallScore = data.overall_score;
             return submitted;
           }),
       );

@@ -101,4 +101,6 @@ export const formSchema = z.object({
 export const evaluationSchema = z.object({
   id: z.string().min(1),
   status: z.string().nullish(),
+  // Read to tell an earlier evaluation's score from this run's (already evaluated); not required.
+  overall_score: z.number().nullish().catch(null),
 });

@@ -87,6 +87,15 @@ export interface EvaluationBody {
 export interface SubmittedEvaluation {
   id: string;
   status?: string;
+  /**
+   * CXone answered with an evaluation it had already made for this conversation and form: the answer
+   * to a repeated Idempotency-Key (200, where a new evaluation is 201 Created; docs/contract.md). Made
+   * by an earlier attempt whose answer was lost, by another database, or under an earlier rubric: that
+   * evaluation stands, and what this run scored is not in CXone.
+   */
+  alreadyEvaluated?: boolean;
+  /** The overall score of the evaluation CXone answered with, when its answer carries one. */
+  overallScore?: number;
 }
 
 export interface CxoneClient {

@@ -23,7 +23,7 @@ import { parseJsonKeepingBigIntegers } from '../cxone/platform/json.js';
 import type { EventSink, RecordOutcome } from '../events.js';
 import { InflightBytes, InflightShare } from './inflight.js';
 import { isJsonContentType, rawInputOf } from './raw-body.js';
-import { createResponder, type Responder } from './respond.js';
+import { createResponder, type ErrorCode, type Responder } from './respond.js';
 import { checkSignatureHeaders, type SignatureFailure, verifyBodySignature } from './signature.js';
 import { parseStudioBody, STUDIO_WEBHOOK_PATH, verifyStudioBearer } from './studio.js';
 import { parseWebhookBody } from './webhook-schema.js';
@@ -57,7 +57,15 @@ export interface CreateAppOptions extends HealthOptions {
    * Unset: the route is not served.
    */
   studioTokens?: Buffer[];
+  /**
+   * Hears how each webhook request ended (metrics, the signature watch): `accepted`, `duplicate`, or
+   * the error code it was refused with; for a refused signature, also why. Must not throw.
+   */
+  onWebhook?: (outcome: WebhookOutcome, signatureFailure?: SignatureFailure) => void;
 }
+
+/** How a webhook request ended: accepted, a duplicate, or the code it was refused with. */
+export type WebhookOutcome = 'accepted' | 'duplicate' | ErrorCode;
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
@@ -88,7 +96,10 @@ export function createApp(options: CreateAppOptions): Hono {
   const inflight = options.inflight ?? new InflightBytes(DEFAULT_MAX_BYTES_IN_FLIGHT);
   const app = new Hono();
   const r = createResponder(clock, log);
-  const { begin, finish, fail } = r;
+  // The webhook route's own responder: it tells onWebhook how each request ended.
+  const { begin, finish, fail } = createResponder(clock, log, (state) => {
+    if (options.onWebhook) reportWebhook(state.outcome, options.onWebhook);
+  });
 
   app.post(WEBHOOK_PATH, async (c) => {
     const state = begin();
@@ -315,6 +326,18 @@ export function createApp(options: CreateAppOptions): Hono {
   addHealthRoutes(app, r, options);
   endWithJsonErrors(app, r, log);
   return app;
+}
+
+/** A request's logged outcome as onWebhook hears it (the route sets `signature_<why>` for a 401). */
+function reportWebhook(outcome: string | undefined, onWebhook: NonNullable<CreateAppOptions['onWebhook']>) {
+  if (outcome?.startsWith('signature_')) {
+    const why = outcome.slice('signature_'.length);
+    if (Object.hasOwn(SIGNATURE_MESSAGES, why)) onWebhook('invalid_signature', why as SignatureFailure);
+    else onWebhook('invalid_signature');
+    return;
+  }
+  if (outcome === 'recorded') onWebhook('accepted');
+  else if (outcome) onWebhook(outcome as WebhookOutcome);
 }
 
 /**

@@ -89,7 +89,15 @@ export interface Responder {
   ): Response;
 }
 
-export function createResponder(clock: Clock, log: Logger): Responder {
+/**
+ * `onFinish` hears of every request the responder ends (after its log line): the webhook route's
+ * outcomes go to the metrics through it.
+ */
+export function createResponder(
+  clock: Clock,
+  log: Logger,
+  onFinish?: (state: RequestState, status: number) => void,
+): Responder {
   const finish: Responder['finish'] = (c, state, status, body, headers) => {
     log.info(
       {
@@ -104,6 +112,7 @@ export function createResponder(clock: Clock, log: Logger): Responder {
       },
       'request finished',
     );
+    onFinish?.(state, status);
     return c.json(body, status as 200, headers);
   };
   return {

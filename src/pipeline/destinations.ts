@@ -18,6 +18,12 @@ export interface Delivery {
   id: string | null;
   /** The composite as delivered (rounded to 2 decimals). */
   overallScore: number;
+  /**
+   * The destination answered with what it had already made for this conversation and key (a QM
+   * evaluation under the same Idempotency-Key: another database, an earlier rubric, a lost answer),
+   * with the score it holds when it says.
+   */
+  alreadyEvaluated?: { heldScore?: number };
 }
 
 export interface Scored {
@@ -52,10 +58,16 @@ export function qmDestination(
       const body = buildEvaluation({ conversationId, agentId, mapping, rubric, result, comment });
       const submitted = await cxone.submitEvaluation(body, idempotencyKey(conversationId, mapping.formId));
       if (!submitted.ok) return submitted;
-      return {
-        ok: true,
-        value: { target: 'cxone-qm', id: submitted.value.id, overallScore: body.overall_score },
+      const delivery: Delivery = {
+        target: 'cxone-qm',
+        id: submitted.value.id,
+        overallScore: body.overall_score,
       };
+      if (submitted.value.alreadyEvaluated) {
+        const { overallScore: heldScore } = submitted.value;
+        delivery.alreadyEvaluated = heldScore === undefined ? {} : { heldScore };
+      }
+      return { ok: true, value: delivery };
     },
   };
 }

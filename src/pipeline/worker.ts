@@ -11,6 +11,7 @@ import {
   type QuarantinedJob,
   type ReasonCode,
   type RetryCode,
+  type SubmittedResult,
 } from '../store/jobs.js';
 import type { PreparedResult, Delivery as ResultDelivery, ResultInput } from '../store/results.js';
 import { backoffDelay } from './backoff.js';
@@ -88,7 +89,14 @@ export interface Worker {
   /** Stops claiming, lets running jobs finish for up to graceMs, then hands back unfinished leases. */
   stop(graceMs: number): Promise<void>;
   readonly inFlight: number;
-  onJobDone?: (job: Job, outcome: JobOutcome, reason?: string) => void;
+  onJobDone?: (job: Job, outcome: JobOutcome, reason?: string, details?: JobDoneDetails) => void;
+}
+
+/** What else onJobDone hears of a run: the stored reason code, and the score of a submitted one. */
+export interface JobDoneDetails {
+  code?: ReasonCode;
+  /** The composite this run scored and submitted (submitted runs only). */
+  overallScore?: number;
 }
 
 /** How a run ended: the outcome, and why (the stored code and its text for people). */
@@ -96,6 +104,9 @@ interface Ended {
   outcome: JobOutcome;
   code?: ReasonCode;
   reason?: string;
+  overallScore?: number;
+  /** Worth a warning although it is no failure (CXone kept an earlier evaluation with another score). */
+  loud?: boolean;
 }
 
 const ONE_MINUTE = 60_000;
@@ -307,13 +318,16 @@ export function createWorker(options: WorkerOptions): Worker {
         how = await safely(() => retryLater(job, 'unexpected', message));
       }
     }
-    const { outcome, code, reason } = how;
-    const level = outcome === 'failed' ? 'warn' : 'info';
+    const { outcome, code, reason, overallScore } = how;
+    const level = outcome === 'failed' || how.loud ? 'warn' : 'info';
     jobLog[level](
       { outcome, reasonCode: code, reason, durationMs: clock.now() - started, agentId: job.agentId },
       'job finished',
     );
-    worker.onJobDone?.(job, outcome, reason);
+    worker.onJobDone?.(job, outcome, reason, {
+      ...(code ? { code } : {}),
+      ...(overallScore !== undefined ? { overallScore } : {}),
+    });
   }
 
   async function safely(fn: () => Promise<Ended>): Promise<Ended> {
@@ -400,11 +414,15 @@ export function createWorker(options: WorkerOptions): Worker {
     });
     if (!delivered.ok) return failedCall(job, delivered.error, keep);
     const { target, id: deliveryId, overallScore } = delivered.value;
-    const accepted = {
+    const already = delivered.value.alreadyEvaluated
+      ? alreadyEvaluated(deliveryId ?? '(no id)', overallScore, delivered.value.alreadyEvaluated.heldScore)
+      : undefined;
+    const accepted: SubmittedResult = {
       delivery: { target, id: deliveryId },
       overallScore,
       rubric: { name: scorer.rubric.name, version: scorer.rubric.version, hash: scorer.rubric.hash },
       rules: result.rules,
+      ...(already ? { note: { code: already.code, reason: already.reason } } : {}),
     };
     const now = clock.now();
     const applied = await recordWith(
@@ -416,8 +434,35 @@ export function createWorker(options: WorkerOptions): Worker {
         overallScore,
       ),
     );
+    if (!applied) return ended(applied, 'submitted');
     const said = target === 'cxone-qm' ? `evaluation ${deliveryId}` : target === 'none' ? 'kept' : target;
-    return ended(applied, 'submitted', undefined, said);
+    return {
+      outcome: 'submitted',
+      reason: already?.reason ?? said,
+      overallScore,
+      ...(already ? { code: already.code, loud: already.differs } : {}),
+    };
+  }
+
+  /**
+   * CXone answered the submission with an evaluation it already had (a repeated Idempotency-Key):
+   * say so, rather than "submitted", because what CXone holds is that earlier evaluation, which may
+   * have been scored by another rubric or database. Re-scoring history is `npm run rescore`, never a
+   * resubmission: CXone keeps one evaluation per conversation and form.
+   */
+  function alreadyEvaluated(evaluationId: string, scored: number, held: number | undefined) {
+    const differs = held !== undefined && held !== scored;
+    const scores =
+      held === undefined
+        ? `this run scored ${scored}`
+        : differs
+          ? `it holds ${held}, this run scored ${scored}`
+          : `same score, ${scored}`;
+    return {
+      code: 'already_evaluated' as const,
+      differs,
+      reason: `already evaluated: CXone kept its earlier evaluation ${evaluationId} (${scores})`,
+    };
   }
 
   async function transcriptNotReady(job: Job, why: string): Promise<Ended> {

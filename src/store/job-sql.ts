@@ -65,7 +65,8 @@ export const JOB_SQL = {
   release: `UPDATE jobs SET state = 'due', next_attempt_at = @now, ${END_LEASE} WHERE lease_owner = @owner AND state = 'in_progress'`,
 
   // ---- Worker: how a leased job's run ended (fenced by the lease) -----------------------------
-  submitted: `UPDATE jobs SET state = 'submitted', reason_code = NULL, reason = NULL, evaluation_id = @evaluationId, delivered_to = @deliveredTo, overall_score = @overallScore, rubric_name = @rubricName, rubric_version = @rubricVersion, rubric_hash = @rubricHash, result_json = @resultJson, finished_at = @now, ${END_LEASE} WHERE ${LEASED}`,
+  /** @code/@reason: null, or 'already_evaluated' when CXone answered with an evaluation it already had. */
+  submitted: `UPDATE jobs SET state = 'submitted', reason_code = @code, reason = @reason, evaluation_id = @evaluationId, delivered_to = @deliveredTo, overall_score = @overallScore, rubric_name = @rubricName, rubric_version = @rubricVersion, rubric_hash = @rubricHash, result_json = @resultJson, finished_at = @now, ${END_LEASE} WHERE ${LEASED}`,
   skip: `UPDATE jobs SET state = 'skipped', reason_code = @code, reason = @reason, finished_at = @now, ${END_LEASE} WHERE ${LEASED}`,
   /** The run ended in an error that repeating cannot cure, or the last of too many: it counts. */
   fail: `UPDATE jobs SET state = 'failed', reason_code = @code, reason = @reason, attempts = attempts + 1, finished_at = @now, ${END_LEASE} WHERE ${LEASED}`,

@@ -35,6 +35,8 @@ export interface SubmittedResult {
   /** Which rubric scored it, so a later change of rubric can be told apart. */
   rubric: { name: string; version: string; hash: string };
   rules: RuleRecord[];
+  /** Kept beside the submitted state: CXone answered with an evaluation it already had. */
+  note?: { code: 'already_evaluated'; reason: string };
 }
 
 export type SkipCode = Extract<ReasonCode, 'no_agent' | 'empty_transcript' | 'no_transcript_source'>;
@@ -281,6 +283,8 @@ export class JobStore {
   /** The destination accepted the evaluation: done, with what was submitted kept beside it. */
   submitted(owner: string, conversationId: string, result: SubmittedResult, now: number): boolean {
     return this.endRun('submitted', owner, conversationId, now, {
+      code: result.note?.code ?? null,
+      reason: result.note?.reason ?? null,
       evaluationId: result.delivery.id,
       deliveredTo: result.delivery.target,
       overallScore: result.overallScore,

@@ -4,6 +4,7 @@ import { asc, count, eq, sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { MIGRATIONS_FOLDER, type Store, storeOn } from './db.js';
 import { jobs, webhookEvents } from './schema.js';
+import { readSignatureFailures, type SignatureFailureReport } from './signature-failures.js';
 
 /**
  * What the operator commands (`npm run status`, `npm run requeue`) and the demo read from a database
@@ -18,7 +19,17 @@ export type OpenExisting = { ok: true; store: Store } | { ok: false; problem: st
  * Opens the service's database at `path` if it exists and is migrated to what this code expects.
  * `write: false` opens it read-only. The problem, when there is one, is one line naming DATABASE_PATH.
  */
-export function openExistingStore(path: string, options: { write: boolean }): OpenExisting {
+export function openExistingStore(
+  path: string,
+  options: {
+    write: boolean;
+    /**
+     * Also open a database an older version of the service made (migrations pending): what a backup
+     * before an upgrade needs. Still never a file that is not the service's database.
+     */
+    acceptOlder?: boolean;
+  },
+): OpenExisting {
   const problem = (why: string): OpenExisting => ({
     ok: false,
     problem: `DATABASE_PATH: cannot open '${path}': ${why}`,
@@ -38,7 +49,7 @@ export function openExistingStore(path: string, options: { write: boolean }): Op
     // Removing a console account removes its sessions and tokens (ON DELETE CASCADE).
     sqlite.pragma('foreign_keys = ON');
     const { applied, pending } = migrationState(sqlite);
-    if (pending > 0) {
+    if (pending > 0 && !(options.acceptOlder && applied > 0)) {
       sqlite.close();
       return problem(
         applied === 0
@@ -95,12 +106,22 @@ export interface StatusReport {
   events: { n: number; last: number | null };
   /** 429 pauses still in force at `now`: no call of that API before `until`. */
   pauses: { scope: string; until: number }[];
+  /** Webhooks refused 401 for their signature (a wrong WEBHOOK_SECRET shows here). */
+  signature_failures: SignatureFailureReport;
+  /**
+   * Submissions CXone answered with an evaluation it already had (a new database, a changed rubric):
+   * how many, and the latest few, newest first.
+   */
+  already_evaluated: {
+    n: number;
+    latest: { conversation_id: string; form_id: string; reason: string | null; finished_at: number | null }[];
+  };
 }
 
 export function readStatusReport(
   store: Store,
   now: number,
-  limits: { failed: number; sweeps: number } = { failed: 10, sweeps: 5 },
+  limits: { failed: number; sweeps: number; alreadyEvaluated?: number } = { failed: 10, sweeps: 5 },
 ): StatusReport {
   const { sqlite } = store;
   // One read transaction: every part of the report is of the same moment.
@@ -131,6 +152,18 @@ export function readStatusReport(
     pauses: sqlite
       .prepare('SELECT scope, paused_until AS until FROM budget_state WHERE paused_until > ? ORDER BY scope')
       .all(now) as StatusReport['pauses'],
+    signature_failures: readSignatureFailures(store, now),
+    // Both read the partial index of jobs with a reason code, not the millions of submitted jobs.
+    already_evaluated: {
+      n: Number(
+        sqlite.prepare("SELECT count(*) FROM jobs WHERE reason_code = 'already_evaluated'").pluck().get(),
+      ),
+      latest: sqlite
+        .prepare(
+          "SELECT conversation_id, form_id, reason, finished_at FROM jobs WHERE reason_code = 'already_evaluated' ORDER BY finished_at DESC LIMIT ?",
+        )
+        .all(limits.alreadyEvaluated ?? 5) as StatusReport['already_evaluated']['latest'],
+    },
   }))();
 }
 

@@ -26,9 +26,12 @@ export const webhookEvents = sqliteTable(
     receivedAt: integer('received_at').notNull(),
     payload: text('payload').notNull(),
   },
-  // A conversation's deliveries, for its history in the console.
+  // A conversation's deliveries, for its history in the console; retention deletes the oldest in
+  // small batches and status reads the latest, walking the received_at index (millions of rows at
+  // 20,000 conversations a day).
   (t) => [
     index('webhook_events_conversation_idx').on(t.conversationId).where(sql`${t.conversationId} IS NOT NULL`),
+    index('webhook_events_received_idx').on(t.receivedAt),
   ],
 );
 
@@ -87,6 +90,10 @@ export const REASON_CODES = [
   // failed: an answer larger than CXONE_MAX_ANSWER_MB (it would be as large next time). Raising the
   // setting and `npm run requeue` brings it back.
   'too_large',
+  // submitted: CXone answered the submission with an evaluation it had already made for this
+  // conversation and form (a repeated Idempotency-Key: made by an earlier run, another database, or an
+  // earlier rubric). That earlier evaluation stands; this run's scores are kept here only.
+  'already_evaluated',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
@@ -143,6 +150,11 @@ export const jobs = sqliteTable(
     primaryKey({ columns: [t.conversationId, t.formId] }),
     index('jobs_runnable_idx').on(t.state, t.nextAttemptAt),
     index('jobs_lease_idx').on(t.leaseExpiresAt).where(sql`${t.state} = 'in_progress'`),
+    // Retention deletes finished jobs oldest first, a small batch at a time.
+    index('jobs_finished_idx').on(t.finishedAt),
+    // `npm run status` finds the jobs with a given reason (already evaluated, ...) among millions of
+    // submitted ones without reading them all; most jobs have no reason code and stay out of it.
+    index('jobs_reason_idx').on(t.reasonCode, t.finishedAt).where(sql`${t.reasonCode} IS NOT NULL`),
   ],
 );
 
@@ -450,3 +462,23 @@ export const consoleMeta = sqliteTable('console_meta', {
   key: text('key').primaryKey(),
   value: text('value').notNull(),
 });
+
+/**
+ * Webhooks refused for their signature, counted per minute and reason (src/store/signature-failures.ts).
+ * The service adds to it at most once a minute (not per request: an unauthenticated sender must not
+ * be able to make the service write), so `npm run status`, another process, can say that webhooks are
+ * being refused (a wrong WEBHOOK_SECRET goes unnoticed otherwise: the sweep quietly makes up for it).
+ */
+export const signatureFailures = sqliteTable(
+  'signature_failures',
+  {
+    /** Epoch minute (ms / 60,000) the failures happened in. */
+    minute: integer('minute').notNull(),
+    /** missing_headers, bad_timestamp, stale, future or no_match (src/http/signature.ts). */
+    reason: text('reason').notNull(),
+    failures: integer('failures').notNull(),
+    /** Time of the last failure counted in the row (epoch ms). */
+    lastAt: integer('last_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.minute, t.reason] })],
+);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobStore } from '../../src/store/jobs.js';
+import { createSignatureFailureWriter } from '../../src/store/signature-failures.js';
 import { SweepStore } from '../../src/store/sweeps.js';
 import { tempStore } from '../support/db.js';
 import { runQm } from '../support/process.js';
@@ -53,6 +54,63 @@ it('shows jobs by state, failures with their reasons, waiting work and the last 
   const json = JSON.parse(status(['--json']).stdout);
   expect(json.counts).toContainEqual({ form_id: 'form-1', state: 'failed', n: 1 });
   expect(json.failed[0].reason).toContain('422');
+});
+
+it('says when webhooks are being refused for their signature, and which conversations CXone had already evaluated', () => {
+  const now = Date.now();
+  const minute = Math.floor(now / 60_000);
+  t.store.sqlite
+    .prepare(
+      `INSERT INTO webhook_events (webhook_id, event_id, type, conversation_id, occurred_at, received_at, payload)
+       VALUES ('msg-1', 'evt-1', 'conversation.ended', 'c', '2026-01-01T00:00:00Z', ?, '{}')`,
+    )
+    .run(now - 3 * 3_600_000);
+  createSignatureFailureWriter(t.store)([
+    { minute: minute - 30, reason: 'no_match', failures: 40, lastAt: now - 30 * 60_000 },
+    { minute: minute - 1, reason: 'no_match', failures: 2, lastAt: now - 60_000 },
+    { minute: minute - 600, reason: 'stale', failures: 1, lastAt: now - 600 * 60_000 },
+  ]);
+  const jobs = new JobStore(t.store, 'form-1');
+  jobs.transaction(() => jobs.onSwept({ conversationId: 'c-again', agentId: 'a' }, now));
+  jobs.claim('w', 1, now, 10_000);
+  const reason =
+    'already evaluated: CXone kept its earlier evaluation ev-0 (it holds 40, this run scored 90)';
+  jobs.submitted(
+    'w',
+    'c-again',
+    {
+      delivery: { target: 'cxone-qm', id: 'ev-0' },
+      overallScore: 90,
+      rubric: { name: 'r', version: '2', hash: 'h' },
+      rules: [],
+      note: { code: 'already_evaluated', reason },
+    },
+    now,
+  );
+
+  const run = status();
+  expect(run.status, run.stderr).toBe(0);
+  const lines = run.stdout.split('\n');
+  // At the top, because no delivery got through since: the webhooks are not arriving at all.
+  expect(lines[2]).toMatch(
+    /^webhooks are being refused for their signature \(42 in the last hour, no_match; last delivery recorded .*\): check WEBHOOK_SECRET/,
+  );
+  expect(run.stdout).toMatch(
+    /webhooks refused for their signature: 42 in the last hour, 43 in the last day \(no_match 42, stale 1\); last /,
+  );
+  expect(run.stdout).toMatch(/already evaluated: 1 conversation\(s\) .* npm run rescore/);
+  expect(run.stdout).toContain(`c-again  ${reason}`);
+
+  const json = JSON.parse(status(['--json']).stdout);
+  expect(json.signature_failures).toMatchObject({ last_hour: 42, last_day: 43, last_reason: 'no_match' });
+  expect(json.already_evaluated).toMatchObject({ n: 1, latest: [{ conversation_id: 'c-again', reason }] });
+});
+
+it('a quiet database says no webhook was refused and nothing was already evaluated', () => {
+  const run = status();
+  expect(run.status, run.stderr).toBe(0);
+  expect(run.stdout).toMatch(/webhooks refused for their signature: 0 in the last hour, 0 in the last day\n/);
+  expect(run.stdout).not.toMatch(/being refused|already evaluated/);
 });
 
 it('a database that does not exist is one line naming the setting, exit 2', () => {

@@ -599,3 +599,58 @@ describe('URLs', () => {
     await api.close();
   });
 });
+
+describe('onAttempt (metrics)', () => {
+  const callOf = (c: ReturnType<typeof caller>, url: string, auth = staticToken()) =>
+    c.call({ ...get(url), auth }, (answer) => ({ ok: true, value: answer.status }));
+
+  it('hears every HTTP attempt with its call, scope, status and duration: a 401 repeat and a 429 wait are attempts of their own', async () => {
+    const heard: { call: string; scope: string; status: unknown; durationMs: number }[] = [];
+    const { transport } = scripted({
+      'https://x/a': [{ status: 200, body: '{}' }],
+      'https://x/b': [{ status: 401 }, { status: 200, body: '{}' }],
+      'https://x/c': [{ status: 429, headers: { 'retry-after': '0' } }, { status: 503 }],
+    });
+    const c = caller(transport, { onAttempt: (a) => heard.push(a), transientRetryWaitMs: () => 0 });
+    await callOf(c, 'https://x/a');
+    await callOf(c, 'https://x/b');
+    await callOf(c, 'https://x/c');
+    expect(heard.map((h) => [h.call, h.scope, h.status])).toEqual([
+      ['getTranscript', 'reporting', 200],
+      ['getTranscript', 'reporting', 401],
+      ['getTranscript', 'reporting', 200],
+      ['getTranscript', 'reporting', 429],
+      // Each quick repeat of a 5xx inside the call is an attempt of its own too.
+      ['getTranscript', 'reporting', 503],
+      ['getTranscript', 'reporting', 503],
+      ['getTranscript', 'reporting', 503],
+    ]);
+    for (const h of heard) expect(h.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('an attempt with no answer is a timeout or a network failure; a call the budget never let out is no attempt', async () => {
+    const heard: unknown[] = [];
+    const hanging: HttpTransport = (_url, init) =>
+      new Promise((_resolve, reject) =>
+        init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+      );
+    const quick = { transientRetries: 1, transientRetryWaitMs: () => 0 };
+    const slow = caller(hanging, { timeoutMs: 50, onAttempt: (a) => heard.push(a.status), ...quick });
+    expect((await callOf(slow, 'https://x/slow')).ok).toBe(false);
+    const refused = caller(
+      async () => {
+        throw new TypeError('fetch failed', {
+          cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+        });
+      },
+      { onAttempt: (a) => heard.push(a.status), ...quick },
+    );
+    expect((await callOf(refused, 'https://x/down')).ok).toBe(false);
+    expect(heard).toEqual(['timeout', 'timeout', 'network', 'network']);
+
+    const closed = caller(scripted({}).transport, { onAttempt: (a) => heard.push(a.status) });
+    await closed.close();
+    expect((await callOf(closed, 'https://x/never')).ok).toBe(false);
+    expect(heard).toEqual(['timeout', 'timeout', 'network', 'network']);
+  });
+});

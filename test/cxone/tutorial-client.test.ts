@@ -578,6 +578,19 @@ describe('the calls', () => {
     expect(h.sim.evaluationsFor('conv-1')).toHaveLength(2);
   });
 
+  it('tells an evaluation CXone already had (200 to a repeated key) from a new one (201), with the score it holds', async () => {
+    const h = await start();
+    const client = h.client();
+    const first = await client.submitEvaluation(evaluation({ overall_score: 72.5 }), 'conv-1:form-demo');
+    // Another database, or a changed rubric: the same conversation and form, another score.
+    const again = await client.submitEvaluation(evaluation({ overall_score: 90 }), 'conv-1:form-demo');
+    expect(first).toMatchObject({ ok: true, value: { overallScore: 72.5 } });
+    expect(first.ok && first.value.alreadyEvaluated).toBeFalsy();
+    expect(again).toMatchObject({ ok: true, value: { alreadyEvaluated: true, overallScore: 72.5 } });
+    expect(h.sim.evaluationsFor('conv-1')).toHaveLength(1);
+    expect(h.sim.callsOf('evaluation').map((e) => e.status)).toEqual([201, 200]);
+  });
+
   it('an answer lost after the commit is repeated with the same key inside the call: one evaluation', async () => {
     const h = await start();
     const client = h.client();

@@ -16,7 +16,14 @@ import {
 
 const URL_PATH = 'http://localhost/webhooks/cxone';
 
-function setup(options: { secrets?: string; isReady?: () => boolean; isAccepting?: () => boolean } = {}) {
+function setup(
+  options: {
+    secrets?: string;
+    isReady?: () => boolean;
+    isAccepting?: () => boolean;
+    onWebhook?: (outcome: string, why?: string) => void;
+  } = {},
+) {
   const parsed = parseWebhookSecrets(options.secrets ?? TEST_SECRET);
   if (!parsed.ok) throw new Error(parsed.message);
   const sink = new MemoryEventSink();
@@ -36,6 +43,7 @@ function setup(options: { secrets?: string; isReady?: () => boolean; isAccepting
     log,
     isReady: options.isReady ?? (() => true),
     ...(options.isAccepting ? { isAccepting: options.isAccepting } : {}),
+    ...(options.onWebhook ? { onWebhook: options.onWebhook } : {}),
   });
   const nowSeconds = () => Math.floor(clock.now() / 1000);
   const post = (input: Partial<SignedRequestInput> = {}) => {
@@ -570,5 +578,33 @@ describe('POST /webhooks/cxone/studio (platform profile)', () => {
     const { app } = setup();
     const res = await app.request('http://localhost/webhooks/cxone/studio', { method: 'POST', body: '{}' });
     expect(res.status).toBe(404);
+  });
+});
+
+describe('onWebhook (metrics and the signature watch)', () => {
+  it('hears how every webhook request ended, with why a signature was refused, and nothing of the probes', async () => {
+    const heard: string[] = [];
+    const { app, post, nowSeconds, sink } = setup({
+      onWebhook: (outcome, why) => heard.push(why ? `${outcome}:${why}` : outcome),
+    });
+    await post({ webhookId: 'msg_1' });
+    await post({ webhookId: 'msg_1' });
+    await post({ secret: makeWebhookSecret() });
+    await post({ timestamp: nowSeconds() - 3_600 });
+    await post({ headers: { 'webhook-signature': undefined } });
+    await post({ body: { id: 'x' } });
+    sink.failWith = new Error('disk I/O error');
+    await post();
+    await app.request('/healthz');
+    await app.request('/readyz');
+    expect(heard).toEqual([
+      'accepted',
+      'duplicate',
+      'invalid_signature:no_match',
+      'invalid_signature:stale',
+      'invalid_signature:missing_headers',
+      'invalid_body',
+      'store_unavailable',
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { idempotencyKey } from '../../src/pipeline/evaluation.js';
 import { tutorialSource } from '../../src/pipeline/sources.js';
@@ -150,8 +151,62 @@ describe('worker', () => {
     h.sim.dropResponseAfterCommitNext(1);
     await h.worker('w1').runUntilIdle(1_000, { waitForTranscripts: true });
     expect(h.jobs.get('c1')!.state).toBe('submitted');
+    // CXone answered the repeat with the evaluation the lost attempt made: the record says so.
+    expect(h.jobs.get('c1')).toMatchObject({ reasonCode: 'already_evaluated' });
+    expect(h.jobs.get('c1')!.reason).toMatch(/\(same score, 100\)$/);
     expect(h.sim.callsOf('evaluation').length).toBe(2);
     expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
+  });
+
+  it('a conversation CXone already evaluated (another database, an earlier rubric) is "already evaluated", not "submitted", in the record, the log and onJobDone', async () => {
+    h.addConversation('c1');
+    // What an earlier database or rubric left in CXone: an evaluation under the same key, scored 42.
+    const earlier = await h.client().submitEvaluation(
+      {
+        form_id: 'form-demo',
+        agent_id: 'agent-1',
+        conversation_id: 'c1',
+        sections: [
+          {
+            section_id: 'section-compliance',
+            items: [{ item_id: 'item-greeting', score: 42, comment: 'earlier rubric' }],
+          },
+        ],
+        overall_score: 42,
+        comment: 'earlier',
+      },
+      idempotencyKey('c1', 'form-demo'),
+    );
+    expect(earlier.ok).toBe(true);
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const worker = h.worker('w1', { log });
+    const done: unknown[] = [];
+    worker.onJobDone = (_job, outcome, _reason, details) => done.push({ outcome, ...details });
+    await worker.runUntilIdle(1_000, { waitForTranscripts: true });
+
+    const job = h.jobs.get('c1')!;
+    expect(job).toMatchObject({ state: 'submitted', reasonCode: 'already_evaluated', overallScore: 100 });
+    expect(job.evaluationId).toBe(earlier.ok && earlier.value.id);
+    expect(job.reason).toMatch(
+      /^already evaluated: CXone kept its earlier evaluation eval-\S+ \(it holds 42, this run scored 100\)$/,
+    );
+    expect(h.sim.evaluationsFor('c1')).toHaveLength(1);
+    const finished = lines.find((l) => l.msg === 'job finished')!;
+    // Another score than CXone's: worth a warning, not the quiet "submitted" it used to be.
+    expect(finished).toMatchObject({ level: 40, outcome: 'submitted', reasonCode: 'already_evaluated' });
+    expect(String(finished.reason)).toContain('already evaluated');
+    expect(done).toEqual([{ outcome: 'submitted', code: 'already_evaluated', overallScore: 100 }]);
+  });
+
+  it('a first submission has no reason code and tells onJobDone its score', async () => {
+    h.addConversation('c1', [{ speaker: 'AGENT', text: 'hello, this call may be recorded', timestamp: '' }]);
+    const worker = h.worker('w1');
+    const done: unknown[] = [];
+    worker.onJobDone = (_job, outcome, _reason, details) => done.push({ outcome, ...details });
+    await worker.runUntilIdle(1_000, { waitForTranscripts: true });
+    expect(h.jobs.get('c1')).toMatchObject({ state: 'submitted', reasonCode: null, reason: null });
+    expect(done).toEqual([{ outcome: 'submitted', overallScore: 50 }]);
   });
 
   it('skips conversations with an empty transcript, with the reason recorded', async () => {

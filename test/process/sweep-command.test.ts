@@ -53,6 +53,21 @@ describe('npm run sweep', () => {
     expect(fx.sim.evaluations).toHaveLength(0);
   });
 
+  it('on a new database, conversations CXone already evaluated are counted as such, not as plain submissions', async () => {
+    addConversations(fx.sim, 3, 'conv');
+    const first = spawnSweep(await fx.settings());
+    expect((await exitWithin(first, 15_000))?.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^this run: 3 submitted, 0 skipped, 0 failed$/m);
+    // The operator points the service at a new database (or loses the old one): same conversations.
+    const second = spawnSweep(await fx.settings({ DATABASE_PATH: join(fx.dir, 'new.sqlite') }));
+    expect((await exitWithin(second, 15_000))?.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(
+      /^this run: 3 submitted \(3 already evaluated in CXone: it kept its earlier evaluation\), 0 skipped, 0 failed$/m,
+    );
+    expect(second.stderr).toMatch(/"reasonCode":"already_evaluated"/);
+    expect(fx.sim.evaluations).toHaveLength(3);
+  });
+
   it('some transcripts still 404: exit 0, summary counts evaluated, skipped and still waiting', async () => {
     const ready = addConversations(fx.sim, 6, 'ready');
     // Transcription still running for an hour: CXone answers 404.

@@ -316,6 +316,16 @@ describe('job rows', () => {
         'submitted-kept',
         (id) => jobs.submitted('w', id, { ...RESULT, delivery: { target: 'none', id: null } }, NOW),
       ],
+      [
+        'already',
+        (id) =>
+          jobs.submitted(
+            'w',
+            id,
+            { ...RESULT, note: { code: 'already_evaluated', reason: 'already evaluated: kept eval-1' } },
+            NOW,
+          ),
+      ],
       ['empty', (id) => jobs.skip('w', id, { code: 'empty_transcript', reason: 'empty' }, NOW)],
       ['no-source', (id) => jobs.skip('w', id, { code: 'no_transcript_source', reason: 'no IA' }, NOW)],
       ['not-ready', (id) => jobs.waitForTranscript('w', id, { reason: '404', at: LATER }, NOW)],

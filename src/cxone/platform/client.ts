@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import {
   type ApiAnswer,
+  type ApiCallerOptions,
   createApiCaller,
   defaultErrorKind,
   type ErrorMapping,
@@ -62,6 +63,8 @@ export interface PlatformClientOptions {
   maxAnswerBytes?: number;
   /** Quick repeats inside a call after a 5xx, timeout or reset (CXONE_CALL_RETRIES). */
   transientRetries?: number;
+  /** Hears of every HTTP attempt (metrics); see ApiCallerOptions.onAttempt. */
+  onAttempt?: ApiCallerOptions['onAttempt'];
 }
 
 /** Budget scope per API family: a 429 from one API pauses that API's calls only. */
@@ -153,6 +156,7 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
     ...(options.maxAnswerBytes !== undefined ? { maxAnswerBytes: options.maxAnswerBytes } : {}),
     ...(options.transientRetries !== undefined ? { transientRetries: options.transientRetries } : {}),
     secrets: () => [options.clientSecret, options.accessKeySecret, tokens.held?.value, refreshToken],
+    ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
   });
 
   /** A URL the bearer token may go to: https whenever the issuer is https. */
