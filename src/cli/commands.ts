@@ -192,13 +192,14 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   demo: {
     summary: 'the service against its built-in CXone simulator: no credentials, no network',
-    synopsis: '[--api tutorial|platform]',
+    synopsis: '[--api tutorial|platform] [--console]',
     details: [
       'Starts the real service on loopback next to an in-memory CXone, lets 36 sample conversations end',
       '(lost webhooks, late transcripts, a few faults), prints evaluations as CXone receives them and a',
       'table of scores. About 15 s. --api platform: the platform profile (NICE CXone documented APIs)',
       'against a simulator of them: Studio pushes, the sweep over Reporting, IA and chat transcripts,',
-      'business data written back.',
+      'business data written back. --console: afterwards the service keeps serving (Ctrl-C stops it),',
+      'with an account "demo" (admin, a fresh password printed) to look at the results in the QA console.',
       '',
       'Exit codes: 0; 1 if anything went wrong.',
     ].join('\n'),
@@ -208,6 +209,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
         value: 'API',
         choices: ['tutorial', 'platform'],
         description: 'which CXone API profile to show (default tutorial)',
+      },
+      console: {
+        type: 'boolean',
+        description: 'keep serving afterwards, with a demo account for the QA console',
       },
     },
     load: () => import('./demo.js'),

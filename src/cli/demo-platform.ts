@@ -14,6 +14,7 @@ import {
   settingsForPlatformSimulator,
 } from '../simulator/index.js';
 import { countJobs, listJobs, openExistingStore } from '../store/reports.js';
+import { serveConsoleUntilInterrupted } from './demo-console.js';
 import { processOwner } from './env.js';
 import { EXIT, StartupError } from './exit.js';
 
@@ -42,7 +43,7 @@ const dim = color(2);
 const bold = color(1);
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
-export async function runPlatformDemo(): Promise<void> {
+export async function runPlatformDemo(keepConsole = false): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qm-demo-platform-'));
   const token = randomBytes(24).toString('hex');
   const sim = createPlatformSimulator({ latencyMs: 20, tokenTtlSeconds: 90 });
@@ -171,8 +172,6 @@ export async function runPlatformDemo(): Promise<void> {
   printWrites();
   const rows = listJobs(store);
   store.close();
-  await service.stop();
-  await simServer.close();
 
   say();
   say(bold('Results'));
@@ -205,4 +204,13 @@ export async function runPlatformDemo(): Promise<void> {
       `at most ${sim.maxCallsInAnyWindow()} in any minute (budget ${loaded.config.cxone.maxRequestsPerMinute}).`,
   );
   if (twice > 0 || writesPer.size !== submitted) process.exitCode = EXIT.unexpected;
+  if (keepConsole) {
+    await serveConsoleUntilInterrupted({
+      databasePath: loaded.config.databasePath,
+      adminUrl: service.adminUrl,
+      say,
+    });
+  }
+  await service.stop();
+  await simServer.close();
 }

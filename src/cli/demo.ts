@@ -17,6 +17,7 @@ import {
 } from '../simulator/index.js';
 import { countJobs, countWebhookEvents, listJobs, openExistingStore } from '../store/reports.js';
 import type { CommandArgs } from './commands.js';
+import { serveConsoleUntilInterrupted } from './demo-console.js';
 import { runPlatformDemo } from './demo-platform.js';
 import { processOwner, reportProblems } from './env.js';
 import { EXIT, StartupError } from './exit.js';
@@ -37,7 +38,7 @@ const dim = color(2);
 const bold = color(1);
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
-async function main(): Promise<void> {
+async function main(keepConsole: boolean): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qm-demo-'));
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
   const sim = createCxoneSimulator({ latencyMs: 20, tokenTtlSeconds: 15 });
@@ -186,8 +187,6 @@ async function main(): Promise<void> {
   const rows = listJobs(store);
   const events = countWebhookEvents(store);
   store.close();
-  await service.stop();
-  await simServer.close();
 
   say();
   say(bold('Scores'));
@@ -227,12 +226,22 @@ async function main(): Promise<void> {
       `${sim.callLog.length} CXone calls, at most ${sim.maxCallsInAnyWindow()} in any minute (budget ${loaded.config.cxone.maxRequestsPerMinute}).`,
   );
   if (twice > 0) process.exitCode = EXIT.unexpected;
+  if (keepConsole) {
+    await serveConsoleUntilInterrupted({
+      databasePath: loaded.config.databasePath,
+      adminUrl: service.adminUrl,
+      say,
+    });
+  }
+  await service.stop();
+  await simServer.close();
 }
 
-/** `qm demo [--api tutorial|platform]`: the tutorial profile's demo, or the platform profile's. */
+/** `qm demo [--api tutorial|platform] [--console]`: the tutorial profile's demo, or the platform profile's. */
 export function run(args?: CommandArgs): Promise<void> {
   const api = args?.values.api ?? 'tutorial';
-  return (api === 'platform' ? runPlatformDemo() : main()).catch((error: unknown) => {
+  const keepConsole = args?.values.console === true;
+  return (api === 'platform' ? runPlatformDemo(keepConsole) : main(keepConsole)).catch((error: unknown) => {
     if (error instanceof StartupError) return reportProblems(error.lines, error.exitCode);
     process.stderr.write(`demo failed: ${(error as Error)?.stack ?? String(error)}\n`);
     process.exitCode = EXIT.unexpected;

@@ -161,6 +161,11 @@ export function runQm(
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `qm ARGS` from the source as a child process (for commands that run until signalled). */
+export function spawnQm(args: string[], env: Record<string, string> = {}): Child {
+  return spawnTs(QM_SOURCE, args, minimalEnv(env));
+}
+
 /**
  * A fresh production build of the current source, laid out as the Docker image and an `npm ci`
  * checkout have it: `dist/` (compiled by the project's own build config, into a temp folder so a
