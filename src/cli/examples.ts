@@ -32,6 +32,18 @@ interface Example {
   expect: Record<string, RuleOutcome>;
 }
 
+const REVIEWED_BY = / \(reviewed by [^()]*\)$/;
+
+/** The name of the example made from a reviewed conversation: its id and who reviewed it. */
+function exampleName(conversationId: string, reviewers: string): string {
+  return `${conversationId} (reviewed by ${reviewers})`;
+}
+
+/** The conversation an example was made from by this command, or null for any other example. */
+function conversationOfExample(name: string): string | null {
+  return REVIEWED_BY.test(name) ? name.replace(REVIEWED_BY, '') : null;
+}
+
 /** `qm examples ...`; flags and `--help` are handled by the dispatcher (./commands.ts). */
 export async function run(args: CommandArgs): Promise<void> {
   const text = (name: string) =>
@@ -102,7 +114,7 @@ export async function run(args: CommandArgs): Promise<void> {
         if (Object.keys(expect).length === 0) continue;
         const reviewers = [...new Set(mine.map((m) => m.reviewer))].join(', ');
         examples.push({
-          name: `${result.conversationId} (reviewed by ${reviewers})`,
+          name: exampleName(result.conversationId, reviewers),
           transcript: transcript.map((l) => ({
             speaker: String(l.speaker),
             text: String(l.text),
@@ -139,10 +151,18 @@ export async function run(args: CommandArgs): Promise<void> {
       doc.set('examples', list);
     }
     const seq = list as YAMLSeq;
+    // An example this command wrote earlier for the same conversation is replaced, whoever had
+    // reviewed it then: its name carries the reviewers, so after a second review the name differs,
+    // and keeping both would leave the old label beside the new one (a stale disagreement in
+    // rubric:test). Examples named by hand are replaced only by an exact name.
     const names = new Set(examples.map((e) => e.name));
-    seq.items = seq.items.filter(
-      (item) => !(isMap(item) && names.has(String((item as YAMLMap).get('name')))),
-    );
+    const conversations = new Set(examples.map((e) => conversationOfExample(e.name)));
+    seq.items = seq.items.filter((item) => {
+      if (!isMap(item)) return true;
+      const name = String((item as YAMLMap).get('name'));
+      const conversation = conversationOfExample(name);
+      return !(names.has(name) || (conversation !== null && conversations.has(conversation)));
+    });
     for (const example of examples) seq.items.push(doc.createNode(example));
     // Examples that name a conversation file do so relative to the rubric: keep them pointing at it
     // from wherever the copy is written.

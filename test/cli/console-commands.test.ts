@@ -165,6 +165,34 @@ describe('npm run examples', { timeout: 120_000 }, () => {
     expect(test.stdout).not.toMatch(/could not be read/);
   });
 
+  it('run again on its own output after another review, replaces the example of that conversation', () => {
+    seedResults(t.store, { count: 5, endAt: Date.now() - 60_000, spacingMs: 60_000 });
+    const result = new ResultStore(t.store).list({}, 1).rows[0]!;
+    const greeting = result.rules.find((r) => r.name === 'greeting')!;
+    const flipped = greeting.outcome === 'pass' ? 'fail' : 'pass';
+    const reviews = new ReviewStore(t.store);
+    const out = join(t.dir, 'rubric.yaml');
+    writeFileSync(out, readFileSync('rubrics/example.yaml', 'utf8'));
+    reviews.record(result.id, { id: null, name: 'rita' }, [{ rule: 'greeting', verdict: flipped }], Date.now());
+    expect(run('examples', ['--reviewed', '--rubric', out, '--out', out]).status).toBe(0);
+    // Two more reviewers say the engine was right: the majority label is now the engine's.
+    for (const name of ['sam', 'uma'])
+      reviews.record(result.id, { id: null, name }, [{ rule: 'greeting', verdict: 'agree' }], Date.now());
+    const again = run('examples', ['--reviewed', '--rubric', out, '--out', out]);
+    expect(again.status, again.stderr).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    const names = [...text.matchAll(/^ {2}- name: (.*)$/gm)].map((m) => m[1]);
+    expect(names.filter((n) => n!.startsWith(`${result.conversationId} `))).toEqual([
+      `${result.conversationId} (reviewed by rita, sam, uma)`,
+    ]);
+    // The rubric's own examples stay.
+    expect(names).toContain('compliant hardship call');
+    const test = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/qm.ts', 'rubric:test', out], {
+      encoding: 'utf8',
+    });
+    expect(test.stdout).not.toContain(`DISAGREE example '${result.conversationId}`);
+  });
+
   it('says so when nothing was reviewed, exit 1', () => {
     const r = run('examples', ['--reviewed']);
     expect(r.status).toBe(1);
