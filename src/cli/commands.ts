@@ -281,8 +281,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
     details: [
       'Writes a copy of the rubric (RUBRIC_PATH unless --rubric) with each reviewed conversation of the',
       "window added to its examples: the stored transcript, and per rule the reviewers' outcome (the",
-      'majority; a tie is left out). Comments are kept; an example of the same name is replaced. To --out',
-      "or stdout. A rubric in the tutorial's shape has no examples: the examples alone are printed.",
+      'majority; a tie is left out). Comments are kept; an example of the same name, or one made earlier',
+      "from the same conversation, is replaced. To --out or stdout. A rubric in the tutorial's shape has no",
+      'examples: the examples alone are printed.',
       SETTINGS_NOTE,
       '',
       'Exit codes: 0 written; 1 nothing reviewed in the window; 2 usage, settings, database or rubric.',

@@ -2,8 +2,8 @@
  * `qm examples --reviewed [--since 7d|DAY] [--rubric FILE] [--out FILE]`: turns reviewed
  * conversations into labelled examples (docs/rubrics.md §7), so reviewers' verdicts become
  * `npm run rubric:test` cases. Writes a copy of the rubric (RUBRIC_PATH unless --rubric) with the
- * examples added to its `examples:` (an example of the same name is replaced, comments are kept),
- * to --out or standard output. Each example's label for a rule is the reviewers' outcome (the
+ * examples added to its `examples:` (an example of the same name, or one this command made earlier
+ * from the same conversation, is replaced; comments are kept), to --out or standard output. Each example's label for a rule is the reviewers' outcome (the
  * majority when several reviewed it; a tie is left out). Reads the database only.
  *
  * Exit codes: 0 written; 1 nothing reviewed in the window; 2 usage, settings, database or rubric.

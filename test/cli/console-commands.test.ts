@@ -173,7 +173,12 @@ describe('npm run examples', { timeout: 120_000 }, () => {
     const reviews = new ReviewStore(t.store);
     const out = join(t.dir, 'rubric.yaml');
     writeFileSync(out, readFileSync('rubrics/example.yaml', 'utf8'));
-    reviews.record(result.id, { id: null, name: 'rita' }, [{ rule: 'greeting', verdict: flipped }], Date.now());
+    reviews.record(
+      result.id,
+      { id: null, name: 'rita' },
+      [{ rule: 'greeting', verdict: flipped }],
+      Date.now(),
+    );
     expect(run('examples', ['--reviewed', '--rubric', out, '--out', out]).status).toBe(0);
     // Two more reviewers say the engine was right: the majority label is now the engine's.
     for (const name of ['sam', 'uma'])
