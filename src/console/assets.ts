@@ -70,7 +70,8 @@ mark a { color: inherit; text-decoration: none; }
 .rule-evidence { font-size: .9rem; }
 fieldset.verdict { border: 0; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: .25rem .75rem; }
 fieldset.verdict label { color: var(--ink); font-size: .9rem; display: inline-flex; gap: .25rem; align-items: center; }
-svg.chart { width: 100%; height: auto; max-height: 16rem; background: var(--card); }
+figure { margin: 0 0 1rem; }
+svg.chart { width: 100%; height: auto; max-height: 16rem; background: var(--card); overflow: visible; }
 svg.chart text { font-size: 11px; fill: var(--muted); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
 dl.facts dt { color: var(--muted); }
@@ -84,5 +85,12 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; }
   .transcript .text { grid-column: 1 / -1; }
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dt { margin-top: .4rem; }
+  .card { padding: .75rem; }
+}
+@media (max-width: 36rem) {
+  /* The chart is drawn 720 units wide and scaled to the screen: on a phone (a card about 300 px
+     wide) 11 units of text would be 4-5 px. Larger units keep the axis labels readable there; the
+     labels are few enough (at most 8 days, 3 values per axis) to fit. */
+  svg.chart text { font-size: 20px; }
 }
 `;

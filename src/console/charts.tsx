@@ -38,6 +38,18 @@ function path(points: { x: number; y: number | null }[]): string {
   return d.trim();
 }
 
+/**
+ * Points with no neighbour that has a value: a line cannot show them (a path of one point draws
+ * nothing), so they get a dot. The first day after installing, or a day between two empty ones (a
+ * weekend), would otherwise show its bar with no average and no pass rate at all.
+ */
+function isolated(points: { x: number; y: number | null }[]): { x: number; y: number }[] {
+  return points.filter(
+    (p, i): p is { x: number; y: number } =>
+      p.y !== null && (points[i - 1]?.y ?? null) === null && (points[i + 1]?.y ?? null) === null,
+  );
+}
+
 /** Volume per day as bars (left axis), average score and pass rate as lines (right axis, 0-100). */
 export function TrendChart(props: { points: DayPoint[]; title: string; id: string }) {
   const { points } = props;
@@ -50,6 +62,8 @@ export function TrendChart(props: { points: DayPoint[]; title: string; id: strin
   const yVol = (v: number) => M.top + innerH - (v / maxVolume) * innerH;
   const yPct = (v: number) => M.top + innerH - (v / 100) * innerH;
   const labelEvery = Math.max(1, Math.ceil(points.length / 8));
+  const average = points.map((p, i) => ({ x: x(i), y: p.average === null ? null : yPct(p.average) }));
+  const passRate = points.map((p, i) => ({ x: x(i), y: p.passRate === null ? null : yPct(p.passRate) }));
   return (
     <figure class="card">
       <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${props.id}-title`}>
@@ -80,19 +94,22 @@ export function TrendChart(props: { points: DayPoint[]; title: string; id: strin
             <title>{`${p.day}: ${formatCount(p.results)} conversations`}</title>
           </rect>
         ))}
-        <path
-          d={path(points.map((p, i) => ({ x: x(i), y: p.average === null ? null : yPct(p.average) })))}
-          fill="none"
-          stroke="#0b5cad"
-          stroke-width="2"
-        />
-        <path
-          d={path(points.map((p, i) => ({ x: x(i), y: p.passRate === null ? null : yPct(p.passRate) })))}
-          fill="none"
-          stroke="#1a7f37"
-          stroke-width="2"
-          stroke-dasharray="5 3"
-        />
+        <path d={path(average)} fill="none" stroke="#0b5cad" stroke-width="2" />
+        <path d={path(passRate)} fill="none" stroke="#1a7f37" stroke-width="2" stroke-dasharray="5 3" />
+        {isolated(average).map((p) => (
+          <circle class="average" cx={p.x.toFixed(1)} cy={p.y.toFixed(1)} r="3.5" fill="#0b5cad" />
+        ))}
+        {isolated(passRate).map((p) => (
+          <circle
+            class="pass-rate"
+            cx={p.x.toFixed(1)}
+            cy={p.y.toFixed(1)}
+            r="3.5"
+            fill="#fff"
+            stroke="#1a7f37"
+            stroke-width="2"
+          />
+        ))}
         {points.map((p, i) =>
           i % labelEvery === 0 || (i === points.length - 1 && i % labelEvery >= labelEvery / 2) ? (
             <text x={x(i)} y={H - 8} text-anchor="middle">

@@ -237,6 +237,19 @@ describe.skipIf(!available)('the console in Chromium', { timeout: 120_000 }, () 
         expect(overflow, path).toBeLessThanOrEqual(0);
       }
       await page.goto(url('/console'));
+      // The trend chart spans the page like the cards around it, and its axis labels stay readable
+      // once the 720-unit drawing is scaled down to the phone (they were 5 px).
+      const chart = (await page.evaluate(`(() => {
+        const svg = document.querySelector('svg.chart');
+        const box = (e) => e.getBoundingClientRect();
+        return {
+          figureX: box(svg.closest('figure')).x,
+          headingX: box(document.querySelector('main h1')).x,
+          labelPx: Math.min(...[...svg.querySelectorAll('text')].map((t) => box(t).height)),
+        };
+      })()`)) as { figureX: number; headingX: number; labelPx: number };
+      expect(chart.figureX).toBeCloseTo(chart.headingX, 0);
+      expect(chart.labelPx).toBeGreaterThanOrEqual(9);
       await shot('phone');
     } finally {
       await page.setViewportSize({ width: 1280, height: 900 });
