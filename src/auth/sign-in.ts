@@ -49,6 +49,8 @@ export interface Auth {
   /** Makes a new API token for a user; the token is returned once and only its hash is kept. */
   issueToken(userId: number): string;
   readonly sessionTtlMs: number;
+  /** The absolute lifetime: how long the browser should keep the cookie (the idle end is ours). */
+  readonly sessionMaxMs: number;
 }
 
 export interface AuthOptions {
@@ -107,6 +109,7 @@ export function createAuth(options: AuthOptions): Auth {
 
   return {
     sessionTtlMs,
+    sessionMaxMs,
     async signIn(name, password, clientAddress) {
       const now = clock.now();
       if (now - lastPrune > 3_600_000) {

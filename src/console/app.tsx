@@ -274,7 +274,10 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
           sameSite: 'Lax',
           secure: isHttps(c),
           path: '/',
-          maxAge: Math.floor(auth.sessionTtlMs / 1000),
+          // The cookie lives as long as a session can (7 days): the server ends an unused one after
+          // CONSOLE_SESSION_HOURS and renews it on use, but the cookie is set only here, so a
+          // Max-Age of the idle time would sign a reviewer out mid-day however busy they were.
+          maxAge: Math.floor(auth.sessionMaxMs / 1000),
         });
         return c.redirect(safeNext(next), 303);
       }

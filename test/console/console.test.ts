@@ -149,6 +149,23 @@ describe('signing in', () => {
     expect((await fx.get('/console', cookie)).status).toBe(303);
   });
 
+  it('a session in use outlives CONSOLE_SESSION_HOURS: the browser keeps the cookie as long as the session lives', async () => {
+    fx = await consoleFixture();
+    const res = await fx.post('/console/login', { username: 'viewer', password: PASSWORD });
+    const setCookie = res.headers.get('set-cookie')!;
+    const maxAgeMs = Number(/Max-Age=(\d+)/i.exec(setCookie)![1]) * 1000;
+    const cookie = /qm_session=[^;]+/.exec(setCookie)![0];
+    const signedInAt = fx.clock.now();
+    // A reviewer at work: a page every two hours, for longer than the 12-hour idle lifetime.
+    for (let hour = 2; hour <= 16; hour += 2) {
+      fx.clock.advance(2 * 3_600_000);
+      expect(fx.clock.now() - signedInAt, `browser still sends the cookie at ${hour} h`).toBeLessThan(
+        maxAgeMs,
+      );
+      expect((await fx.get('/console', cookie)).status, `${hour} h`).toBe(200);
+    }
+  });
+
   it('a session unused for longer than its lifetime ends', async () => {
     fx = await consoleFixture();
     const cookie = await fx.signIn('viewer');
