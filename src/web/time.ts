@@ -36,11 +36,26 @@ export function startOfDay(day: string, zone: string): number {
   const [y, mo, d] = day.split('-').map(Number) as [number, number, number];
   const utcMidnight = Date.UTC(y, mo - 1, d);
   // The offset at local midnight may differ from the offset at UTC midnight (DST changes happen
-  // at night): correct once with the offset found, then check it again.
-  let guess = utcMidnight - offsetAt(utcMidnight, zone);
-  const corrected = utcMidnight - offsetAt(guess, zone);
-  if (corrected !== guess) guess = corrected;
-  return guess;
+  // at night): a second candidate from the offset the first one found. The earlier candidate that
+  // really is local midnight wins.
+  const first = utcMidnight - offsetAt(utcMidnight, zone);
+  const second = utcMidnight - offsetAt(first, zone);
+  const early = Math.min(first, second);
+  const late = Math.max(first, second);
+  for (const candidate of [early, late])
+    if (candidate + offsetAt(candidate, zone) === utcMidnight) return candidate;
+  // Local midnight does not exist: the clocks jump past it (spring in Chile, Cuba, Paraguay, the
+  // Azores), so the day starts at the jump, which lies between the two candidates (`early` is still
+  // the day before, `late` already this day). Found to the millisecond in about 22 steps.
+  let before = early;
+  let from = late;
+  const after = offsetAt(late, zone);
+  while (from - before > 1) {
+    const mid = Math.floor((before + from) / 2);
+    if (offsetAt(mid, zone) === after) from = mid;
+    else before = mid;
+  }
+  return from;
 }
 
 /** YYYY-MM-DD `n` days after `day` (n may be negative). Pure calendar arithmetic. */

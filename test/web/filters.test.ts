@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { csvField, csvLine } from '../../src/api/csv.js';
 import { highlightSpans, splitBySpans } from '../../src/console/highlight.js';
 import { decodeCursor, encodeCursor, parseResultQuery, parseTime } from '../../src/web/filters.js';
-import { isDay, startOfDay } from '../../src/web/time.js';
+import { addDays, isDay, startOfDay, timeFormatter } from '../../src/web/time.js';
 
 const NOW = Date.UTC(2024, 4, 10, 12, 0, 0);
 const opts = { timeZone: 'America/New_York', now: NOW, defaultLimit: 100, maxLimit: 1000 };
@@ -78,6 +78,21 @@ describe('result filters', () => {
     expect(isDay('2023-02-29')).toBe(false);
     expect(startOfDay('2024-03-31', 'Europe/Paris')).toBe(Date.UTC(2024, 2, 30, 23));
     expect(startOfDay('2024-11-03', 'America/New_York')).toBe(Date.UTC(2024, 10, 3, 4));
+  });
+
+  it('starts a day whose midnight the clocks skip at the jump, not an hour into the day before', () => {
+    // Chile, Cuba and the Azores move their clocks forward at midnight: the day begins at 01:00.
+    expect(startOfDay('2024-09-08', 'America/Santiago')).toBe(Date.UTC(2024, 8, 8, 4));
+    expect(startOfDay('2024-03-10', 'America/Havana')).toBe(Date.UTC(2024, 2, 10, 5));
+    expect(startOfDay('2024-03-31', 'Atlantic/Azores')).toBe(Date.UTC(2024, 2, 31, 1));
+    // And back at midnight (Chile in April): the day begins at the second midnight.
+    expect(startOfDay('2024-04-07', 'America/Santiago')).toBe(Date.UTC(2024, 3, 7, 4));
+    const day = timeFormatter('America/Santiago').day;
+    for (const d of ['2024-09-08', '2024-04-07']) {
+      const start = startOfDay(d, 'America/Santiago');
+      expect(day(start)).toBe(d);
+      expect(day(start - 1)).toBe(addDays(d, -1));
+    }
   });
 });
 
