@@ -7,7 +7,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli/commands.js';
+import { systemClock } from '../src/clock.js';
 import { SETTING_NAMES } from '../src/config.js';
+import { createMetrics } from '../src/ops/metrics.js';
 import { REPO_ROOT } from './support/process.js';
 
 const read = (file: string) => readFileSync(join(REPO_ROOT, file), 'utf8');
@@ -40,6 +42,31 @@ describe('README', () => {
   it('lists every command of the qm bin', () => {
     const readme = read('README.md');
     for (const name of Object.keys(COMMANDS)) expect(readme, name).toContain(`\`qm ${name}`);
+  });
+});
+
+describe("README's alert rules", () => {
+  const readme = read('README.md');
+  const start = readme.indexOf('groups:\n');
+  const rules = readme.slice(start, readme.indexOf('```', start));
+  const exprs = [...rules.matchAll(/expr: (?:\|\n)?((?:.+\n)+?)\s+(?:for|annotations):/g)].map((m) => m[1]!);
+
+  it('use only series the service exports', () => {
+    const registry = createMetrics({ clock: systemClock, defaultMetrics: false }).registry;
+    const exported = new Set(registry.getMetricsAsArray().map((m) => m.name));
+    const used = new Set([...rules.matchAll(/\bqm_\w+/g)].map((m) => m[0]));
+    expect(exprs.length).toBeGreaterThanOrEqual(3);
+    for (const name of used) expect(exported, name).toContain(name.replace(/_(bucket|sum|count)$/, ''));
+  });
+
+  it('never compare a counter with == 0: a counter that has not counted yet has no series, and the rule would never fire', () => {
+    for (const expr of exprs) expect(expr).not.toMatch(/==\s*0/);
+  });
+
+  it('watch the transcript calls of both profiles for transcripts that never arrive', () => {
+    const transcripts = exprs.find((e) => e.includes('status="404"'))!;
+    expect(transcripts).toContain('getTranscript');
+    expect(transcripts).toContain('segmentTranscript');
   });
 });
 
