@@ -543,10 +543,12 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
     requireRole('admin'),
     bodyLimit({
       maxSize: MAX_RUBRIC_UPLOAD + 16 * 1024,
+      // After requireRole: the admin's session is known, so the page keeps the console's navigation.
       onError: (c) =>
         html(
           c,
           <ErrorPage
+            ctx={ctxOf(c)}
             title="File too large"
             message={`A rubric may be at most ${MAX_RUBRIC_UPLOAD / 1024} KiB.`}
           />,

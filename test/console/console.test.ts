@@ -533,4 +533,17 @@ describe('rubric', () => {
     form.set('rubric', new File([changed], 'x.yaml'));
     expect((await fx.post('/console/rubric/backtest', form, viewer)).status).toBe(403);
   });
+
+  it('a file over 512 KiB is refused unread, on a page with the way back', async () => {
+    fx = await consoleFixture({ count: 5 });
+    const admin = await fx.signIn('admin');
+    const form = new FormData();
+    form.set('_csrf', csrfOf(await (await fx.get('/console/rubric', admin)).text()));
+    form.set('rubric', new File(['#'.repeat(600 * 1024)], 'huge.yaml'));
+    const res = await fx.post('/console/rubric/backtest', form, admin);
+    expect(res.status).toBe(413);
+    const html = await res.text();
+    expect(html).toContain('A rubric may be at most 512 KiB.');
+    expect(html).toContain('href="/console/rubric"');
+  });
 });
