@@ -12,7 +12,7 @@ import { formatBacktestReport } from '../backtest/report-text.js';
 import { runBacktest } from '../backtest/run.js';
 import { systemClock } from '../clock.js';
 import { loadOperatorConfig } from '../config.js';
-import { DEFAULT_RUBRIC_PATH } from '../rubric-file.js';
+import { DEFAULT_RUBRIC_PATH, decodeRubricText } from '../rubric-file.js';
 import { openExistingStore } from '../store/reports.js';
 import { parseTime } from '../web/filters.js';
 import type { CommandArgs } from './commands.js';
@@ -50,13 +50,17 @@ export async function run(args: CommandArgs): Promise<void> {
   const threads = v.threads === undefined ? Math.min(4, availableParallelism()) : Number(v.threads);
   if (!Number.isInteger(threads) || threads < 1 || threads > 64)
     return reportProblems(['--threads must be a whole number from 1 to 64'], EXIT.config);
-  let rubricText: string;
+  let rubricBytes: Buffer;
   try {
-    rubricText = readFileSync(v.rubric, 'utf8');
+    rubricBytes = readFileSync(v.rubric);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     return reportProblems([`${v.rubric}: cannot read the rubric (${code})`], EXIT.config);
   }
+  // As the console's upload: a file that is not UTF-8 is named as such, not scored with U+FFFD.
+  const rubricText = decodeRubricText(rubricBytes);
+  if (rubricText === null)
+    return reportProblems([`${v.rubric}: not UTF-8 text (save it as UTF-8)`], EXIT.config);
   // Checked here so a missing or unmigrated database is one line, not one per thread.
   const opened = openExistingStore(config.databasePath, { write: false });
   if (!opened.ok) return reportProblems([opened.problem], EXIT.config);

@@ -118,6 +118,15 @@ describe('npm run rescore', { timeout: 120_000 }, () => {
     expect(r.stderr).toMatch(/bad\.yaml: rule 'a': `mode`/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(run('rescore', []).status).toBe(2);
+    // Saved as Latin-1: named as not UTF-8, as the console's upload does, never scored with U+FFFD.
+    const latin1 = join(t.dir, 'latin1.yaml');
+    writeFileSync(
+      latin1,
+      Buffer.from('name: x\nversion: 1\nrules:\n  - name: a\n    phrases: [caf\xe9]\n', 'latin1'),
+    );
+    const l = run('rescore', ['--rubric', latin1, '--threads', '1']);
+    expect(l.status).toBe(2);
+    expect(l.stderr).toBe(`${latin1}: not UTF-8 text (save it as UTF-8)\n`);
   });
 });
 
