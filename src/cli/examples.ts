@@ -14,7 +14,7 @@ import { isMap, isSeq, parseDocument, stringify, type YAMLMap, YAMLSeq } from 'y
 import { labelsOf } from '../calibration/labels.js';
 import { systemClock } from '../clock.js';
 import { loadOperatorConfig } from '../config.js';
-import { DEFAULT_RUBRIC_PATH } from '../rubric-file.js';
+import { DEFAULT_RUBRIC_PATH, decodeRubricText } from '../rubric-file.js';
 import { parseRubric, type RuleOutcome } from '../scoring/index.js';
 import { openExistingStore } from '../store/reports.js';
 import { ResultStore } from '../store/results.js';
@@ -69,13 +69,18 @@ export async function run(args: CommandArgs): Promise<void> {
     return reportProblems([`--since: not a day, instant or span such as 7d: '${sinceText}'`], EXIT.config);
 
   const rubricPath = v.rubric ?? config.rubricPath ?? DEFAULT_RUBRIC_PATH;
-  let rubricText: string;
+  let rubricBytes: Buffer;
   try {
-    rubricText = readFileSync(rubricPath, 'utf8');
+    rubricBytes = readFileSync(rubricPath);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     return reportProblems([`${rubricPath}: cannot read the rubric (${code})`], EXIT.config);
   }
+  // Strictly: a Latin-1 file read leniently would be written back (often over itself, --out) with
+  // U+FFFD in place of every accented letter.
+  const rubricText = decodeRubricText(rubricBytes);
+  if (rubricText === null)
+    return reportProblems([`${rubricPath}: not UTF-8 text (save it as UTF-8)`], EXIT.config);
   const parsed = parseRubric(rubricText, rubricPath);
   if (!parsed.ok) return reportProblems(parsed.errors, EXIT.config);
   const rubric = parsed.rubric;

@@ -213,4 +213,25 @@ describe('npm run examples', { timeout: 120_000 }, () => {
     expect(r.stderr).toMatch(/no reviewed conversations/);
     expect(run('examples', []).status).toBe(2);
   });
+
+  it('refuses a rubric that is not UTF-8 and leaves it as it was (never written back with U+FFFD)', () => {
+    seedResults(t.store, { count: 2, endAt: Date.now() - 60_000, spacingMs: 60_000 });
+    const result = new ResultStore(t.store).list({}, 1).rows[0]!;
+    new ReviewStore(t.store).record(
+      result.id,
+      { id: null, name: 'rita' },
+      [{ rule: 'greeting', verdict: 'agree' }],
+      Date.now(),
+    );
+    const latin1 = join(t.dir, 'latin1.yaml');
+    const bytes = Buffer.from(
+      readFileSync('rubrics/example.yaml', 'utf8').replace('name: greeting', 'name: greeting # é'),
+      'latin1',
+    );
+    writeFileSync(latin1, bytes);
+    const r = run('examples', ['--reviewed', '--rubric', latin1, '--out', latin1]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`${latin1}: not UTF-8 text (save it as UTF-8)\n`);
+    expect(readFileSync(latin1).equals(bytes)).toBe(true);
+  });
 });
