@@ -131,9 +131,10 @@ describe('startService with CXONE_API=platform', () => {
         { participantType: 'CUSTOMER', text: words.customer[0]!, timeStamp: now - 40_000 },
       ],
     });
-    // IA analyses the second segment of this call late: the job waits, then scores once.
+    // IA analyses the second segment of this call late: the job waits, then scores once. Analysed
+    // only after the service has seen it not ready (a fixed delay raced a loaded machine).
     const late = call('5007', now);
-    late.segments![1]!.analysedAt = now + 1_500;
+    late.segments![1]!.analysedAt = now + 3_600_000;
     sim.addContact(late);
     // Studio pushes one contact as it ends; Studio's retry changes nothing.
     expect(
@@ -144,6 +145,12 @@ describe('startService with CXONE_API=platform', () => {
     ).toBe(200);
 
     const jobs = new JobStore(store, 'rubric:tutorial');
+    await waitFor(
+      'a check of 5007 while not analysed',
+      () => (jobs.get('5007')?.transcriptChecks ?? 0) > 0,
+      15_000,
+    );
+    sim.analyseSegment(late.segments![1]!.segmentId);
     const final = ['submitted', 'skipped', 'failed'];
     const ids = ['5001', big, '5003', '5004', '5005', '5006', '5007'];
     await waitFor(
