@@ -15,6 +15,9 @@ export const DEFAULT_DATABASE_PATH = './data/qm.sqlite';
 /** Where NICE's OpenID configuration is read (FedRAMP tenants: https://cxone-gov.niceincontact.com). */
 export const DEFAULT_CXONE_ISSUER = 'https://cxone.niceincontact.com';
 
+/** How long results are kept when RESULTS_RETENTION_DAYS is unset (unless RETENTION_DAYS is longer). */
+export const DEFAULT_RESULTS_RETENTION_DAYS = 365;
+
 /** Which CXone API the service speaks: the reference tutorial's, or NICE's documented APIs. */
 export const CXONE_APIS = ['tutorial', 'platform'] as const;
 export type CxoneApi = (typeof CXONE_APIS)[number];
@@ -129,6 +132,8 @@ const schema = z.object({
   SWEEP_MAX_PAGES: int(1, 1_000_000).default(1_000),
   METRICS_TOKEN: optionalText,
   RETENTION_DAYS: int(0, 36_500).default(90),
+  // No zod default: when unset it follows RETENTION_DAYS (see loadConfig).
+  RESULTS_RETENTION_DAYS: int(0, 36_500).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TIME_ZONE: z
     .string()
@@ -236,10 +241,16 @@ export interface Config {
   /** Bearer token(s) GET /metrics requires (space-separated, for rotation); none = open. */
   metricsTokens: string[];
   /**
-   * How long webhook deliveries and finished jobs are kept (their age from when they were received or
-   * finished); 0 = kept for ever. Always longer than the sweep looks back (see loadConfig).
+   * How long webhook deliveries, finished jobs and stored transcripts are kept (their age from when
+   * they were received, finished or stored); 0 = kept for ever. Always longer than the sweep looks
+   * back (see loadConfig).
    */
   retentionMs: number;
+  /**
+   * How long results (with their per-rule rows and reviews) and the daily figures are kept, by when
+   * the result was evaluated; 0 = kept for ever. Never shorter than retentionMs (see loadConfig).
+   */
+  resultsRetentionMs: number;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -320,6 +331,26 @@ export function loadConfig(
       `RETENTION_DAYS: must be at least a day longer than SWEEP_LOOKBACK_HOURS (${parsed.data.SWEEP_LOOKBACK_HOURS} h), or a sweep would find conversations whose jobs were deleted and evaluate them again (got '${parsed.data.RETENTION_DAYS}')`,
     );
   }
+  // Results are what people read, and a transcript is only ever reached through its result: results
+  // are kept at least as long as the transcripts and jobs they came from (0 = for ever, the longest).
+  // Unset, the window is a year, or RETENTION_DAYS when that is longer, or for ever when it is 0, so
+  // an operator who never heard of this setting is never refused for it.
+  const resultsDays = !parsed.success
+    ? 0
+    : (parsed.data.RESULTS_RETENTION_DAYS ??
+      (parsed.data.RETENTION_DAYS === 0
+        ? 0
+        : Math.max(DEFAULT_RESULTS_RETENTION_DAYS, parsed.data.RETENTION_DAYS)));
+  if (parsed.success && resultsDays > 0) {
+    if (parsed.data.RETENTION_DAYS === 0)
+      problems.push(
+        `RESULTS_RETENTION_DAYS: must be 0 (keep for ever) while RETENTION_DAYS=0 keeps transcripts and jobs for ever: results are kept at least as long as what they were scored from (got '${resultsDays}')`,
+      );
+    else if (resultsDays < parsed.data.RETENTION_DAYS)
+      problems.push(
+        `RESULTS_RETENTION_DAYS: must be at least RETENTION_DAYS (${parsed.data.RETENTION_DAYS}) or 0 (keep for ever): results are kept at least as long as the transcripts they were scored from (got '${resultsDays}')`,
+      );
+  }
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const s = parsed.data;
 
@@ -396,6 +427,7 @@ export function loadConfig(
       },
       metricsTokens: (s.METRICS_TOKEN ?? '').split(/\s+/).filter(Boolean),
       retentionMs: s.RETENTION_DAYS * 86_400_000,
+      resultsRetentionMs: resultsDays * 86_400_000,
     },
   };
 }

@@ -4,6 +4,7 @@
  * are StartupErrors (src/cli/exit.ts); what each part does lives in its own folder.
  */
 import type { Logger } from 'pino';
+import { DEFAULT_SIGN_IN_POLICY } from './auth/sign-in.js';
 import { EXIT, StartupError } from './cli/exit.js';
 import type { Clock } from './clock.js';
 import type { Config, CxoneApi } from './config.js';
@@ -539,6 +540,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       rubric: core.scorer.rubric.name,
       metrics: config.metricsTokens.length > 0 ? 'token required' : 'open',
       retentionDays: config.retentionMs / 86_400_000 || 'off',
+      resultsRetentionDays: config.resultsRetentionMs / 86_400_000 || 'off',
     },
     'listening',
   );
@@ -617,16 +619,19 @@ function startOperations(core: Core, config: Config, deps: ServiceDeps & { metri
     log: log.child({ unit: 'webhooks' }),
     write: createSignatureFailureWriter(core.store),
   });
-  const retention =
-    config.retentionMs > 0
-      ? createRetention({
-          batches: createRetentionBatches(core.store),
-          clock,
-          log,
-          windows: { raw: config.retentionMs, results: 0 },
-          onDeleted: metrics.retentionDeleted,
-        })
-      : undefined;
+  // Always runs: with RETENTION_DAYS=0 (and so results kept for ever) a pass still clears expired
+  // sessions and forgotten sign-in failures, rows nothing can use.
+  const retention = createRetention({
+    batches: createRetentionBatches(core.store, undefined, { timeZone: config.console.timeZone }),
+    clock,
+    log,
+    windows: {
+      raw: config.retentionMs,
+      results: config.resultsRetentionMs,
+      spent: DEFAULT_SIGN_IN_POLICY.windowMs,
+    },
+    onDeleted: metrics.retentionDeleted,
+  });
   return {
     onWebhook(outcome: WebhookOutcome, signatureFailure?: string) {
       metrics.webhookAnswered(outcome, signatureFailure);
@@ -638,9 +643,9 @@ function startOperations(core: Core, config: Config, deps: ServiceDeps & { metri
       if (outcome === 'submitted' && details?.overallScore !== undefined)
         metrics.evaluationScored(details.overallScore);
     },
-    startRetention: () => retention?.start(),
+    startRetention: () => retention.start(),
     async stop() {
-      await retention?.stop();
+      await retention.stop();
       signatures.close();
     },
   };

@@ -175,6 +175,29 @@ describe('operations settings', () => {
     expect(loadConfig({ ...minimal, RETENTION_DAYS: '4', SWEEP_LOOKBACK_HOURS: '72' }).ok).toBe(true);
     expect(loadConfig({ ...minimal, RETENTION_DAYS: '-1' }).ok).toBe(false);
   });
+
+  it('RESULTS_RETENTION_DAYS: a year unless set, never shorter than RETENTION_DAYS, 0 keeps results for ever', () => {
+    const days = (env: Record<string, string>) => {
+      const r = loadConfig({ ...minimal, ...env });
+      return r.ok ? r.config.resultsRetentionMs / 86_400_000 : r.problems;
+    };
+    expect(days({})).toBe(365);
+    // Unset, it follows a longer RETENTION_DAYS, and keeps for ever when everything is kept.
+    expect(days({ RETENTION_DAYS: '400' })).toBe(400);
+    expect(days({ RETENTION_DAYS: '0' })).toBe(0);
+    expect(days({ RESULTS_RETENTION_DAYS: '90' })).toBe(90);
+    expect(days({ RESULTS_RETENTION_DAYS: '0' })).toBe(0);
+    expect(days({ RETENTION_DAYS: '0', RESULTS_RETENTION_DAYS: '0' })).toBe(0);
+    expect(days({ RESULTS_RETENTION_DAYS: '30' })).toEqual([
+      "RESULTS_RETENTION_DAYS: must be at least RETENTION_DAYS (90) or 0 (keep for ever): results are kept at least as long as the transcripts they were scored from (got '30')",
+    ]);
+    expect(days({ RETENTION_DAYS: '0', RESULTS_RETENTION_DAYS: '365' })).toEqual([
+      expect.stringMatching(/^RESULTS_RETENTION_DAYS: must be 0 \(keep for ever\) while RETENTION_DAYS=0/),
+    ]);
+    expect(days({ RESULTS_RETENTION_DAYS: 'a year' })).toEqual([
+      expect.stringMatching(/^RESULTS_RETENTION_DAYS: must be a whole number/),
+    ]);
+  });
 });
 
 describe('.env.example and README', () => {

@@ -4,7 +4,8 @@ import { isBusy, retryWhileBusy } from '../store/db.js';
 import type { RetentionBatches, RetentionWindow } from '../store/retention.js';
 
 /**
- * Retention (RETENTION_DAYS): deletes what is older than the window, off the hot path. A pass walks
+ * Retention (RETENTION_DAYS, RESULTS_RETENTION_DAYS): deletes what is older than its window, off the
+ * hot path. A pass walks
  * every table of src/store/retention.ts in batches of `batchSize` rows, each batch its own short write
  * transaction, and lets the event loop run between batches, so webhooks and the worker are never held
  * up behind a long delete. A batch runs on the event loop (better-sqlite3 is synchronous), so its size
@@ -18,8 +19,11 @@ export interface RetentionOptions {
   batches: RetentionBatches;
   clock: Clock;
   log: Logger;
-  /** Age past which rows go (ms), per window; a window of 0 keeps its tables' rows. */
-  windows: Record<RetentionWindow, number>;
+  /**
+   * Age past which rows go (ms), per window (src/store/retention.ts says which table has which); a
+   * window of 0 (or none) keeps its tables' rows, and the pass does not walk them.
+   */
+  windows: Partial<Record<RetentionWindow, number>>;
   /** Most rows per batch. Default 500. */
   batchSize?: number;
   /**
@@ -81,8 +85,8 @@ export function createRetention(options: RetentionOptions): Retention {
   async function pass(): Promise<RetentionPass> {
     const started = clock.now();
     const cutoffs: Partial<Record<RetentionWindow, number>> = {};
-    for (const [window, ms] of Object.entries(windows) as [RetentionWindow, number][])
-      if (ms > 0) cutoffs[window] = started - ms;
+    for (const [window, ms] of Object.entries(windows) as [RetentionWindow, number | undefined][])
+      if (ms !== undefined && ms > 0) cutoffs[window] = started - ms;
     const tables = batches.tables.filter((t) => cutoffs[t.window] !== undefined);
     const deleted: Record<string, number> = Object.fromEntries(tables.map((t) => [t.table, 0]));
     let count = 0;

@@ -167,6 +167,14 @@ export function dayFormatter(timeZone: string): (ms: number) => string {
 
 const ROLLUP_ZONE_KEY = 'rollup_time_zone';
 
+/** The time zone the daily figures (and results' `day`) were built in, when recorded. */
+export function storedRollupZone(sqlite: Store['sqlite']): string | undefined {
+  const row = sqlite.prepare('SELECT value FROM console_meta WHERE key = ?').get(ROLLUP_ZONE_KEY) as
+    | { value: string }
+    | undefined;
+  return row?.value;
+}
+
 /**
  * Results: written by the pipeline in the transaction of the job transition that scored the
  * conversation, read by the console, the results API and the backtest. Statements are prepared once;
@@ -195,10 +203,8 @@ export class ResultStore {
     const s = this.sqlite;
     // The rollups are per calendar day in the zone they were built in; a writer follows that zone
     // even if its own setting differs (the server rebuilds them when TIME_ZONE changes).
-    const stored = s.prepare('SELECT value FROM console_meta WHERE key = ?').get(ROLLUP_ZONE_KEY) as
-      | { value: string }
-      | undefined;
-    if (stored) this.timeZone = stored.value;
+    const stored = storedRollupZone(s);
+    if (stored) this.timeZone = stored;
     this.dayOf = dayFormatter(this.timeZone);
     this.findExisting = s.prepare(
       `SELECT id, day, agent_id AS agentId, destination, overall_score AS overallScore, passed
@@ -542,10 +548,7 @@ export class ResultStore {
    */
   ensureRollupZone(timeZone: string): boolean {
     const s = this.sqlite;
-    const stored = s.prepare('SELECT value FROM console_meta WHERE key = ?').get(ROLLUP_ZONE_KEY) as
-      | { value: string }
-      | undefined;
-    if (stored?.value === timeZone) return false;
+    if (storedRollupZone(s) === timeZone) return false;
     const dayOf = dayFormatter(timeZone);
     s.transaction(() => {
       const select = s.prepare(

@@ -326,7 +326,12 @@ export const dailyAgentRuleStats = sqliteTable(
     fails: integer('fails').notNull(),
     nas: integer('nas').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.agentId, t.day, t.destination, t.rule] })],
+  // The day index: retention (RESULTS_RETENTION_DAYS) deletes the days past the window a batch at a
+  // time; the key starts with the agent, so without it every batch would read the whole table.
+  (t) => [
+    primaryKey({ columns: [t.agentId, t.day, t.destination, t.rule] }),
+    index('daily_agent_rule_stats_day_idx').on(t.day),
+  ],
 );
 
 export const dailyRuleStats = sqliteTable(
@@ -417,13 +422,21 @@ export const apiTokens = sqliteTable(
   (t) => [uniqueIndex('api_tokens_hash_idx').on(t.tokenHash), index('api_tokens_user_idx').on(t.userId)],
 );
 
-/** Failed sign-ins per user name and per client address, for slowing down guessing. */
-export const loginThrottle = sqliteTable('login_throttle', {
-  key: text('key').primaryKey(),
-  failures: integer('failures').notNull(),
-  lastFailureAt: integer('last_failure_at').notNull(),
-  blockedUntil: integer('blocked_until').notNull(),
-});
+/**
+ * Failed sign-ins per user name and per client address, for slowing down guessing. A guesser who
+ * varies names and addresses adds rows; retention deletes the ones that no longer slow anyone down
+ * (by last failure, through its index).
+ */
+export const loginThrottle = sqliteTable(
+  'login_throttle',
+  {
+    key: text('key').primaryKey(),
+    failures: integer('failures').notNull(),
+    lastFailureAt: integer('last_failure_at').notNull(),
+    blockedUntil: integer('blocked_until').notNull(),
+  },
+  (t) => [index('login_throttle_last_failure_idx').on(t.lastFailureAt)],
+);
 
 export const VERDICTS = ['agree', 'pass', 'fail', 'na'] as const;
 export type Verdict = (typeof VERDICTS)[number];
