@@ -47,7 +47,7 @@ import { createEventRecorder } from './store/event-recorder.js';
 import { JobStore } from './store/jobs.js';
 import { createQueueDepthReader } from './store/queue-depth.js';
 import { ResultStore } from './store/results.js';
-import { createRetentionBatches } from './store/retention.js';
+import { createRetentionBatches, type RetentionWindow } from './store/retention.js';
 import { createSharedBudget } from './store/shared-budget.js';
 import { createSignatureFailureWriter } from './store/signature-failures.js';
 import { SweepStore } from './store/sweeps.js';
@@ -607,6 +607,21 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
 }
 
 /**
+ * How long each retention window keeps its rows (src/store/retention.ts), from the settings. Spent
+ * rows (expired sessions, forgotten sign-in failures) go an hour after they stopped counting, whatever
+ * RETENTION_DAYS says: they are not records of anything.
+ */
+export function retentionWindows(
+  config: Pick<Config, 'retentionMs' | 'resultsRetentionMs'>,
+): Record<RetentionWindow, number> {
+  return {
+    raw: config.retentionMs,
+    results: config.resultsRetentionMs,
+    spent: DEFAULT_SIGN_IN_POLICY.windowMs,
+  };
+}
+
+/**
  * What `npm start` adds for the people who run it (docs/contract.md §9): the metrics' sources, the
  * signature watch, and retention. Kept apart from the pipeline's wiring above.
  */
@@ -625,11 +640,7 @@ function startOperations(core: Core, config: Config, deps: ServiceDeps & { metri
     batches: createRetentionBatches(core.store, undefined, { timeZone: config.console.timeZone }),
     clock,
     log,
-    windows: {
-      raw: config.retentionMs,
-      results: config.resultsRetentionMs,
-      spent: DEFAULT_SIGN_IN_POLICY.windowMs,
-    },
+    windows: retentionWindows(config),
     onDeleted: metrics.retentionDeleted,
   });
   return {

@@ -1,8 +1,15 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
 import { createRetention } from '../../src/ops/retention.js';
-import type { DeleteBatch, RetentionWindow } from '../../src/store/retention.js';
+import { retentionWindows } from '../../src/service.js';
+import { AccountStore } from '../../src/store/accounts.js';
+import { JobStore } from '../../src/store/jobs.js';
+import { ResultStore } from '../../src/store/results.js';
+import { createRetentionBatches, type DeleteBatch, type RetentionWindow } from '../../src/store/retention.js';
+import { ReviewStore } from '../../src/store/reviews.js';
+import { tempStore } from '../support/db.js';
 
 const DAY = 86_400_000;
 
@@ -180,5 +187,115 @@ describe('retention runner', () => {
     expect(tables.calls.length).toBeLessThanOrEqual(2);
     expect(tables.left.jobs).toBe(100_000);
     expect(lines.at(-1)).toMatchObject({ msg: 'retention pass finished', interrupted: true });
+  });
+
+  it("on a real database, each table goes by its setting's window, and the pass's line names every table it walked", async () => {
+    const db = tempStore();
+    try {
+      const now = Date.UTC(2026, 6, 1, 12);
+      const clock = new ManualClock(now);
+      const config = loadConfig({
+        CXONE_ORG: 'acme',
+        CXONE_CLIENT_ID: 'id',
+        CXONE_CLIENT_SECRET: 'secret',
+        WEBHOOK_SECRET: 'whsec_YWJj',
+        RETENTION_DAYS: '30',
+        RESULTS_RETENTION_DAYS: '100',
+      });
+      if (!config.ok) throw new Error(config.problems.join('; '));
+      const results = new ResultStore(db.store);
+      const reviews = new ReviewStore(db.store);
+      const jobs = new JobStore(db.store, 'form-1');
+      const accounts = new AccountStore(db.store);
+      const record = (id: string, at: number) =>
+        results.record({
+          conversationId: id,
+          destination: 'form-1',
+          agentId: 'agent-1',
+          evaluatedAt: at,
+          overallScore: 100,
+          rubric: { name: 'r', version: '1', hash: 'h' },
+          rules: [
+            {
+              name: 'greeting',
+              outcome: 'pass',
+              score: 100,
+              weight: 1,
+              critical: false,
+              evidence: '',
+              comment: '',
+            },
+          ],
+          comment: '',
+          delivery: { state: 'not_configured' },
+          transcript: [{ speaker: 'agent', text: 'hello', timestamp: '' }],
+        });
+      // 200 days old: result and transcript go. 50 days old: the transcript goes, the result and
+      // its review stay. A day old: everything stays.
+      const ancient = record('ancient', now - 200 * DAY);
+      const middle = record('middle', now - 50 * DAY);
+      record('recent', now - DAY);
+      reviews.record(ancient, { id: null, name: 'rita' }, [{ rule: 'greeting', verdict: 'agree' }], now);
+      reviews.record(middle, { id: null, name: 'rita' }, [{ rule: 'greeting', verdict: 'fail' }], now);
+      // A job nobody finished, first seen 200 days ago, stays.
+      jobs.transaction(() => jobs.onSwept({ conversationId: 'stuck', agentId: 'agent-1' }, now - 200 * DAY));
+      const user = accounts.addUser('rita', 'reviewer', 'x', now);
+      if (user === 'exists') throw new Error('exists');
+      accounts.createSession(user.id, 'expired', 'c', now - 2 * DAY, now - DAY);
+      accounts.createSession(user.id, 'live', 'c', now - 60_000, now + 3_600_000);
+
+      const { log, lines } = logLines();
+      const retention = createRetention({
+        batches: createRetentionBatches(db.store),
+        clock,
+        log,
+        windows: retentionWindows(config.config),
+      });
+      const pass = await retention.runPass();
+      const rows = (sql: string) => db.store.sqlite.prepare(sql).pluck().all();
+      expect(rows('SELECT conversation_id FROM results ORDER BY evaluated_at')).toEqual(['middle', 'recent']);
+      expect(rows('SELECT conversation_id FROM transcripts')).toEqual(['recent']);
+      expect(rows('SELECT verdict FROM reviews')).toEqual(['fail']);
+      expect(rows('SELECT conversation_id FROM jobs')).toEqual(['stuck']);
+      expect(rows('SELECT id_hash FROM sessions')).toEqual(['live']);
+      expect(rows('SELECT DISTINCT day FROM daily_stats ORDER BY day')).toEqual(['2026-05-12', '2026-06-30']);
+      expect(pass.cutoffs).toEqual({ raw: now - 30 * DAY, results: now - 100 * DAY, spent: now - 3_600_000 });
+      const line = lines.find((l) => l.msg === 'retention pass finished');
+      expect(line?.deleted).toEqual({
+        webhook_events: 0,
+        jobs: 0,
+        transcripts: 2,
+        sweeps: 0,
+        signature_failures: 0,
+        results: 1,
+        daily_stats: 1,
+        daily_rule_stats: 1,
+        daily_agent_rule_stats: 1,
+        sessions: 1,
+        login_throttle: 0,
+      });
+
+      // RETENTION_DAYS=0 keeps every record (results too), but still clears what nobody can use.
+      const keepAll = loadConfig({
+        CXONE_ORG: 'acme',
+        CXONE_CLIENT_ID: 'id',
+        CXONE_CLIENT_SECRET: 'secret',
+        WEBHOOK_SECRET: 'whsec_YWJj',
+        RETENTION_DAYS: '0',
+      });
+      if (!keepAll.ok) throw new Error(keepAll.problems.join('; '));
+      accounts.createSession(user.id, 'expired-2', 'c', now - 2 * DAY, now - DAY);
+      await clock.advance(1000 * DAY);
+      const kept = await createRetention({
+        batches: createRetentionBatches(db.store),
+        clock,
+        log: pino({ level: 'silent' }),
+        windows: retentionWindows(keepAll.config),
+      }).runPass();
+      expect(kept.deleted).toEqual({ sessions: 2, login_throttle: 0 });
+      expect(rows('SELECT count(*) FROM results')).toEqual([2]);
+    } finally {
+      db.cleanup();
+    }
   });
 });

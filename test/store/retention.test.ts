@@ -1,6 +1,11 @@
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AccountStore } from '../../src/store/accounts.js';
+import { storeOn } from '../../src/store/db.js';
 import { JobStore } from '../../src/store/jobs.js';
+import { type ResultInput, ResultStore } from '../../src/store/results.js';
 import { createRetentionBatches, RETENTION_TARGETS } from '../../src/store/retention.js';
+import { ReviewStore } from '../../src/store/reviews.js';
 import { SweepStore } from '../../src/store/sweeps.js';
 import { tempStore } from '../support/db.js';
 
@@ -51,14 +56,45 @@ const ids = (table: string, column: string) =>
   );
 
 /** Deletes in batches until a batch comes back short, as the runner does; answers the batch sizes. */
-function drain(table: string, limit: number): number[] {
+function drain(table: string, limit: number, cutoff = CUTOFF): number[] {
   const { deleteBatch } = createRetentionBatches(db.store);
   const sizes: number[] = [];
   for (;;) {
-    const n = deleteBatch(table, CUTOFF, limit);
+    const n = deleteBatch(table, cutoff, limit);
     sizes.push(n);
     if (n < limit) return sizes;
   }
+}
+
+const count = (table: string) =>
+  Number(db.store.sqlite.prepare(`SELECT count(*) FROM ${table}`).pluck().get());
+
+/** A result as the worker records it (two rules, with its transcript), evaluated at `at`. */
+function resultAt(results: ResultStore, conversationId: string, at: number, agentId = 'agent-1'): number {
+  const input: ResultInput = {
+    conversationId,
+    destination: 'form-1',
+    agentId,
+    evaluatedAt: at,
+    overallScore: 50,
+    rubric: { name: 'r', version: '1', hash: 'h' },
+    rules: [
+      {
+        name: 'greeting',
+        outcome: 'pass',
+        score: 100,
+        weight: 1,
+        critical: false,
+        evidence: '',
+        comment: '',
+      },
+      { name: 'closing', outcome: 'fail', score: 0, weight: 1, critical: false, evidence: '', comment: '' },
+    ],
+    comment: 'c',
+    delivery: { state: 'delivered', target: 'cxone-qm', id: `ev-${conversationId}`, at },
+    transcript: [{ speaker: 'agent', text: 'hello', timestamp: '2026-01-01T00:00:00Z' }],
+  };
+  return results.record(input);
 }
 
 describe('retention statements', () => {
@@ -114,6 +150,116 @@ describe('retention statements', () => {
     expect(ids('signature_failures', 'last_at')).toEqual([NOW]);
   });
 
+  it('stored transcripts older than the cutoff go, by when they were stored; the results stay', () => {
+    const results = new ResultStore(db.store);
+    for (let i = 0; i < 5; i++) resultAt(results, `old-${i}`, CUTOFF - (5 - i) * 1000);
+    resultAt(results, 'edge', CUTOFF);
+    resultAt(results, 'new', NOW);
+    expect(drain('transcripts', 2)).toEqual([2, 2, 1]);
+    expect(ids('transcripts', 'conversation_id')).toEqual(['edge', 'new']);
+    expect(count('results')).toBe(7);
+    expect(results.transcript('old-0')).toBeNull();
+    expect(results.transcript('new')).not.toBeNull();
+  });
+
+  it('results older than the cutoff go with their per-rule rows and reviews; a younger result keeps its reviews', () => {
+    const results = new ResultStore(db.store);
+    const reviews = new ReviewStore(db.store);
+    const old = resultAt(results, 'old', CUTOFF - DAY);
+    const young = resultAt(results, 'young', CUTOFF + 1);
+    for (const id of [old, young])
+      expect(
+        reviews.record(id, { id: null, name: 'rita' }, [{ rule: 'closing', verdict: 'pass' }], NOW).ok,
+      ).toBe(true);
+    expect(count('result_rules')).toBe(4);
+    drain('results', 10);
+    expect(ids('results', 'conversation_id')).toEqual(['young']);
+    expect(
+      db.store.sqlite
+        .prepare('SELECT DISTINCT result_id AS id FROM result_rules')
+        .all()
+        .map((r) => (r as { id: number }).id),
+    ).toEqual([young]);
+    expect((reviews.forResults([young]).get(young) ?? []).map((v) => [v.rule, v.verdict])).toEqual([
+      ['closing', 'pass'],
+    ]);
+    expect(count('reviews')).toBe(1);
+  });
+
+  it("the daily figures of days before the cutoff's day go; the cutoff's own day stays whole", () => {
+    const results = new ResultStore(db.store);
+    // The cutoff falls at noon: the day before goes, the cutoff's day (results on both sides) stays.
+    const cutoff = Date.UTC(2026, 3, 10, 12);
+    resultAt(results, 'day-before', cutoff - DAY, 'agent-a');
+    resultAt(results, 'morning', cutoff - 3_600_000, 'agent-b');
+    resultAt(results, 'evening', cutoff + 3_600_000, 'agent-b');
+    const days = (table: string) =>
+      (
+        db.store.sqlite.prepare(`SELECT DISTINCT day FROM ${table} ORDER BY day`).all() as { day: string }[]
+      ).map((r) => r.day);
+    for (const table of ['daily_stats', 'daily_rule_stats', 'daily_agent_rule_stats'])
+      expect(days(table), table).toEqual(['2026-04-09', '2026-04-10']);
+    for (const table of ['results', 'daily_stats', 'daily_rule_stats', 'daily_agent_rule_stats'])
+      drain(table, 1, cutoff);
+    for (const table of ['daily_stats', 'daily_rule_stats', 'daily_agent_rule_stats'])
+      expect(days(table), table).toEqual(['2026-04-10']);
+    expect(ids('results', 'conversation_id')).toEqual(['evening']);
+  });
+
+  it('the daily figures go by the day in the zone they were built in', () => {
+    const results = new ResultStore(db.store);
+    results.ensureRollupZone('Pacific/Auckland');
+    // 2026-04-09 20:00 UTC is already 2026-04-10 in Auckland: that day is the cutoff's, and stays.
+    const cutoff = Date.UTC(2026, 3, 9, 20);
+    resultAt(results, 'a', cutoff - 3_600_000);
+    drain('results', 10, cutoff);
+    drain('daily_stats', 10, cutoff);
+    expect(ids('daily_stats', 'day')).toEqual(['2026-04-10']);
+    drain('daily_stats', 10, cutoff + DAY);
+    expect(count('daily_stats')).toBe(0);
+  });
+
+  it('expired sessions and sign-in failures the throttle has forgotten go; live ones stay', () => {
+    const accounts = new AccountStore(db.store);
+    const user = accounts.addUser('rita', 'reviewer', 'x', NOW);
+    if (user === 'exists') throw new Error('exists');
+    accounts.createSession(user.id, 'expired', 'c', CUTOFF - DAY, CUTOFF - 1);
+    accounts.createSession(user.id, 'live', 'c', CUTOFF - DAY, CUTOFF + 1);
+    accounts.setThrottle({
+      key: 'user:old',
+      failures: 3,
+      lastFailureAt: CUTOFF - 1,
+      blockedUntil: CUTOFF - 1,
+    });
+    // An old failure that still blocks (a long wait) stays until the wait is over.
+    accounts.setThrottle({
+      key: 'user:blocked',
+      failures: 9,
+      lastFailureAt: CUTOFF - 1,
+      blockedUntil: CUTOFF + 1,
+    });
+    accounts.setThrottle({
+      key: 'address:recent',
+      failures: 1,
+      lastFailureAt: CUTOFF + 1,
+      blockedUntil: CUTOFF,
+    });
+    drain('sessions', 10);
+    drain('login_throttle', 10);
+    expect(ids('sessions', 'id_hash')).toEqual(['live']);
+    expect(ids('login_throttle', 'key')).toEqual(['address:recent', 'user:blocked']);
+  });
+
+  it('refuses a connection that does not enforce foreign keys (results would leave their rules behind)', () => {
+    const sqlite = new Database(db.path);
+    try {
+      sqlite.pragma('foreign_keys = OFF');
+      expect(() => createRetentionBatches(storeOn(sqlite))).toThrow(/foreign keys/);
+    } finally {
+      sqlite.close();
+    }
+  });
+
   it('every batch walks an index, never the whole table', () => {
     for (const target of RETENTION_TARGETS) {
       const plan = (
@@ -129,6 +275,36 @@ describe('retention statements', () => {
       }
       if (target.table === 'signature_failures')
         expect(plan.join('; ')).toMatch(/USING (COVERING )?INDEX \S+ \(minute<\?\)/);
+      // Every other table: its oldest rows found through an index on the column they are old by, and
+      // never a sort of the whole table.
+      const column: Record<string, string> = {
+        transcripts: 'stored_at',
+        results: 'evaluated_at',
+        daily_stats: 'day',
+        daily_rule_stats: 'day',
+        daily_agent_rule_stats: 'day',
+        sessions: 'expires_at',
+        login_throttle: 'last_failure_at',
+      };
+      if (column[target.table]) {
+        expect(plan.join('; '), target.table).toMatch(
+          new RegExp(`SEARCH ${target.table} USING (COVERING )?INDEX \\S+ \\(${column[target.table]}<\\?\\)`),
+        );
+        expect(plan.join('; '), target.table).not.toMatch(/TEMP B-TREE/);
+      }
     }
+    expect(RETENTION_TARGETS.map((t) => t.table).sort()).toEqual([
+      'daily_agent_rule_stats',
+      'daily_rule_stats',
+      'daily_stats',
+      'jobs',
+      'login_throttle',
+      'results',
+      'sessions',
+      'signature_failures',
+      'sweeps',
+      'transcripts',
+      'webhook_events',
+    ]);
   });
 });
