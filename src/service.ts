@@ -507,6 +507,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     clock,
     log,
     settings: config.console,
+    transcriptRetentionMs: config.retentionMs,
   });
   adminApp.route('/console', people.console);
   adminApp.route('/api/v1', people.api);

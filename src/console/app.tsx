@@ -70,6 +70,8 @@ export interface ConsoleDeps {
   timeZone: string;
   /** TRUST_PROXY: take the client address and host from the reverse proxy's headers. */
   trustProxy: boolean;
+  /** RETENTION_DAYS in ms (0: for ever): a conversation page says when its transcript went. */
+  transcriptRetentionMs?: number;
 }
 
 /** Largest rubric an admin may upload for a backtest. */
@@ -414,6 +416,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
           conversationId: id,
           results: rows.map((row) => ({ row, reviews: verdicts.get(row.id) ?? [] })),
           transcript: results.transcript(id),
+          transcriptRetentionMs: deps.transcriptRetentionMs ?? 0,
           jobs,
           deliveries: queue.deliveriesOf(id),
           canReview: roleAtLeast(session.user.role, 'reviewer'),

@@ -40,6 +40,8 @@ export interface PeopleAppsOptions {
   hasher?: PasswordHasher;
   /** Tests pass their own; the default runs in one worker thread against `databasePath`. */
   backtest?: BacktestRunner;
+  /** RETENTION_DAYS in ms (0 or absent: transcripts are kept for ever). */
+  transcriptRetentionMs?: number;
 }
 
 export function createPeopleApps(options: PeopleAppsOptions) {
@@ -89,6 +91,7 @@ export function createPeopleApps(options: PeopleAppsOptions) {
       log: log.child({ unit: 'console' }),
       timeZone: settings.timeZone,
       trustProxy: settings.trustProxy,
+      transcriptRetentionMs: options.transcriptRetentionMs ?? 0,
     }),
     api: createResultsApi({
       auth,

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { formatBacktestReport } from '../../src/backtest/report-text.js';
 import { runBacktest } from '../../src/backtest/run.js';
+import { createRetentionBatches } from '../../src/store/retention.js';
 import { ReviewStore } from '../../src/store/reviews.js';
 import { seedResults } from '../support/console.js';
 import { tempStore } from '../support/db.js';
@@ -49,6 +51,35 @@ describe('backtest', { timeout: 60_000 }, () => {
     if (!same.ok) throw new Error('backtest failed');
     expect(same.report.tally.changedConversations).toBe(0);
     expect(same.report.tally.scoreChanged).toBe(0);
+  });
+
+  it('skips the results whose transcript retention deleted, and says how many', async () => {
+    t = tempStore();
+    const now = Date.now();
+    const base = readFileSync('rubrics/example.yaml', 'utf8');
+    // 20 results an hour apart: retention at a 10.5-hour cutoff deletes the oldest 10 transcripts.
+    seedResults(t.store, { count: 20, endAt: now, spacingMs: 3_600_000 });
+    const deleted = createRetentionBatches(t.store).deleteBatch('transcripts', now - 10.5 * 3_600_000, 500);
+    expect(deleted).toBe(10);
+    const request = { rubricFile: 'new.yaml', window: {}, databasePath: t.path, store: t.store, threads: 0 };
+    // Rescored whole, rescored by the plan (changed rules only), and by a plan with nothing to rerun.
+    for (const [rubricText, baselineText] of [
+      [CHANGED, undefined],
+      [CHANGED, base],
+      [base, base],
+    ] as const) {
+      const outcome = await runBacktest({
+        ...request,
+        rubricText,
+        ...(baselineText ? { baselineText } : {}),
+      });
+      if (!outcome.ok) throw new Error(outcome.problems.join('; '));
+      expect(outcome.report.tally).toMatchObject({ conversations: 20, withoutTranscript: 10 });
+      expect(Object.values(outcome.report.tally.rules).every((r) => r.compared === 10)).toBe(true);
+      expect(formatBacktestReport(outcome.report, 'every stored result')).toMatch(
+        /^10 conversation\(s\) rescored in [\d.]+ s on 1 thread\(s\); 10 without a stored transcript skipped; nothing was written$/m,
+      );
+    }
   });
 
   it('a backtest that outlasts its time is stopped and says so', async () => {

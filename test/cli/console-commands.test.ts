@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPasswordHasher } from '../../src/auth/password.js';
 import { AccountStore } from '../../src/store/accounts.js';
 import { ResultStore } from '../../src/store/results.js';
+import { createRetentionBatches } from '../../src/store/retention.js';
 import { ReviewStore } from '../../src/store/reviews.js';
 import { seedResults } from '../support/console.js';
 import { tempStore } from '../support/db.js';
@@ -205,6 +206,31 @@ describe('npm run examples', { timeout: 120_000 }, () => {
       encoding: 'utf8',
     });
     expect(test.stdout).not.toContain(`DISAGREE example '${result.conversationId}`);
+  });
+
+  it('skips reviewed conversations whose transcript retention deleted, and says how many', () => {
+    seedResults(t.store, { count: 5, endAt: Date.now() - 60_000, spacingMs: 60_000 });
+    const rows = new ResultStore(t.store).list({}, 5).rows;
+    const newest = rows[0]!;
+    const oldest = rows.at(-1)!;
+    const reviews = new ReviewStore(t.store);
+    for (const row of [newest, oldest])
+      reviews.record(
+        row.id,
+        { id: null, name: 'rita' },
+        [{ rule: 'greeting', verdict: 'agree' }],
+        Date.now(),
+      );
+    expect(createRetentionBatches(t.store).deleteBatch('transcripts', oldest.evaluatedAt + 1, 500)).toBe(1);
+    const out = join(t.dir, 'with-examples.yaml');
+    const r = run('examples', ['--reviewed', '--rubric', 'rubrics/example.yaml', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /^1 reviewed conversation\(s\) written as examples to .*; 1 skipped \(transcript no longer stored\)$/m,
+    );
+    const text = readFileSync(out, 'utf8');
+    expect(text).toContain(newest.conversationId);
+    expect(text).not.toContain(oldest.conversationId);
   });
 
   it('says so when nothing was reviewed, exit 1', () => {

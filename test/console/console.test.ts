@@ -1,6 +1,9 @@
 import Database from 'better-sqlite3';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRetention } from '../../src/ops/retention.js';
 import { ResultStore } from '../../src/store/results.js';
+import { createRetentionBatches } from '../../src/store/retention.js';
 import { ReviewStore } from '../../src/store/reviews.js';
 import { consoleFixture, csrfOf, FORM, PASSWORD } from '../support/console.js';
 
@@ -455,6 +458,82 @@ describe('another process holding the database', () => {
       other.exec('ROLLBACK');
       other.close();
     }
+  });
+});
+
+describe('after retention', () => {
+  const DAY = 86_400_000;
+
+  it('a conversation whose transcript was deleted still shows its scores and reviews, and says why there are no words', async () => {
+    fx = await consoleFixture({ count: 3, transcriptRetentionMs: 7 * DAY });
+    const conv = fx.seeded.conversations[0]!;
+    const result = fx.seeded.results.forConversation(conv.id)[0]!;
+    new ReviewStore(fx.store).record(
+      result.id,
+      { id: null, name: 'rita' },
+      [{ rule: 'greeting', verdict: 'agree' }],
+      fx.now,
+    );
+    // Eight days on, the service's retention pass (RETENTION_DAYS=7, results kept a year).
+    await fx.clock.advance(8 * DAY);
+    const pass = await createRetention({
+      batches: createRetentionBatches(fx.store),
+      clock: fx.clock,
+      log: pino({ level: 'silent' }),
+      windows: { raw: 7 * DAY, results: 365 * DAY },
+    }).runPass();
+    expect(pass.deleted).toMatchObject({ transcripts: 3, results: 0 });
+    const cookie = await fx.signIn('viewer');
+    const res = await fx.get(`/console/conversations/${encodeURIComponent(conv.id)}`, cookie);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('The transcript was deleted after 7 days by retention (RETENTION_DAYS)');
+    for (const rule of result.rules) expect(html).toContain(rule.name);
+    expect(html).toContain('rita');
+    expect(html).not.toContain('<ol class="transcript">');
+    // Reviewers can still give verdicts on what is left.
+    const reviewer = await fx.signIn('reviewer');
+    const page = await (
+      await fx.get(`/console/conversations/${encodeURIComponent(conv.id)}`, reviewer)
+    ).text();
+    expect(page).toContain('Save review');
+  });
+
+  it('a result scored without a stored transcript is not blamed on retention', async () => {
+    fx = await consoleFixture({ count: 1, transcriptRetentionMs: 7 * DAY });
+    const conv = fx.seeded.conversations[0]!;
+    fx.store.sqlite.prepare('DELETE FROM transcripts').run();
+    const res = await fx.get(
+      `/console/conversations/${encodeURIComponent(conv.id)}`,
+      await fx.signIn('viewer'),
+    );
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('The transcript is not stored');
+    expect(html).not.toContain('by retention');
+  });
+
+  it("the rubric page's backtest skips results without a transcript and says how many", async () => {
+    fx = await consoleFixture({ count: 30, spacingMs: 3_600_000 });
+    // The oldest 10 (an hour apart) lose their transcripts.
+    const oldest = fx.store.sqlite
+      .prepare('SELECT evaluated_at FROM results ORDER BY evaluated_at LIMIT 1 OFFSET 10')
+      .pluck()
+      .get() as number;
+    expect(createRetentionBatches(fx.store).deleteBatch('transcripts', oldest, 500)).toBe(10);
+    const admin = await fx.signIn('admin');
+    const page = await (await fx.get('/console/rubric', admin)).text();
+    const form = new FormData();
+    form.set('_csrf', csrfOf(page));
+    form.set('days', '30');
+    const { readFileSync } = await import('node:fs');
+    const changed = readFileSync('rubrics/example.yaml', 'utf8').replace('critical: true', 'critical: false');
+    form.set('rubric', new File([changed], 'v2.yaml', { type: 'application/yaml' }));
+    const res = await fx.post('/console/rubric/backtest', form, admin);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain(
+      '20 conversations rescored</strong>, 10 without a stored transcript skipped',
+    );
   });
 });
 

@@ -101,7 +101,15 @@ export function csrfOf(html: string): string {
  * `app.request()`.
  */
 export async function consoleFixture(
-  options: { count?: number; now?: number; timeZone?: string; rubricPath?: string; spacingMs?: number } = {},
+  options: {
+    count?: number;
+    now?: number;
+    timeZone?: string;
+    rubricPath?: string;
+    spacingMs?: number;
+    /** RETENTION_DAYS in ms, as the service passes it (absent: transcripts kept for ever). */
+    transcriptRetentionMs?: number;
+  } = {},
 ) {
   const db = tempStore();
   const now = options.now ?? Date.UTC(2024, 4, 10, 18, 0, 0);
@@ -136,6 +144,9 @@ export async function consoleFixture(
     hasher: testHasher,
     backtest: (request) =>
       runBacktest({ ...request, threads: 0, databasePath: db.path, store: db.store }, clock.now.bind(clock)),
+    ...(options.transcriptRetentionMs !== undefined
+      ? { transcriptRetentionMs: options.transcriptRetentionMs }
+      : {}),
   });
   const app = new Hono();
   app.route('/console', people.console);

@@ -10,6 +10,8 @@ export interface ConversationData {
   conversationId: string;
   results: { row: ResultRow; reviews: ReviewRow[] }[];
   transcript: TranscriptLine[] | null;
+  /** How long transcripts are kept (RETENTION_DAYS, in ms); 0: for ever. */
+  transcriptRetentionMs: number;
   jobs: JobView[];
   deliveries: DeliveryView[];
   canReview: boolean;
@@ -127,6 +129,21 @@ function ReviewForm(props: {
       </button>
     </form>
   );
+}
+
+/**
+ * Why there is no transcript to show. Retention deletes transcripts after RETENTION_DAYS while the
+ * results stay longer (RESULTS_RETENTION_DAYS), so an old conversation's page shows its scores and
+ * evidence without the words: say so, rather than leave a reviewer wondering what broke.
+ */
+function transcriptMissing(data: ConversationData, now: number): string {
+  const days = data.transcriptRetentionMs / 86_400_000;
+  const newest = Math.max(...data.results.map((r) => r.row.evaluatedAt));
+  if (days > 0 && data.results.length > 0 && newest < now - data.transcriptRetentionMs)
+    return `The transcript was deleted after ${days} day${days === 1 ? '' : 's'} by retention (RETENTION_DAYS); the scores, evidence and reviews above are kept.`;
+  return data.results.length === 0
+    ? 'No transcript is stored: the conversation has not been scored.'
+    : 'The transcript is not stored (scored before transcripts were kept, or it could not be read).';
 }
 
 export function ConversationPage(props: { ctx: PageContext; data: ConversationData }) {
@@ -250,10 +267,7 @@ export function ConversationPage(props: { ctx: PageContext; data: ConversationDa
       })}
       <h2>Transcript</h2>
       {data.transcript === null ? (
-        <p class="muted">
-          The transcript is not stored (deleted after the retention period, or scored before transcripts were
-          kept).
-        </p>
+        <p class="muted">{transcriptMissing(data, ctx.now)}</p>
       ) : (
         <ol class="transcript">
           {data.transcript.map((line, i) => (
