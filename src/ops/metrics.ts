@@ -92,7 +92,7 @@ export function createMetrics(options: { clock: Clock; defaultMetrics?: boolean 
   });
   const retention = new Counter({
     name: 'qm_retention_deleted_total',
-    help: 'Rows deleted by retention (RETENTION_DAYS), by table.',
+    help: 'Rows deleted by retention (RETENTION_DAYS, RESULTS_RETENTION_DAYS, expired sessions), by table.',
     labelNames: ['table'],
     registers: [registry],
   });
