@@ -1,17 +1,21 @@
 /**
  * Retention benchmark: does the database file stop growing under steady load once past the retention
- * window, and how long does a retention batch hold the write lock?
+ * windows, and how long does a retention batch hold the write lock?
  *
  * A simulated month at 20,000 conversations a day, on the service's own store code and a manual clock
- * (src/clock.ts), so a month runs in a minute or two: each simulated hour, that hour's conversations
- * arrive (conversation.ended and transcript.ready deliveries, rows as the event recorder writes them;
- * jobs through JobStore's transitions: created, announced, claimed, then submitted with a real
- * rubric's per-rule results, or skipped / failed in realistic shares), then the service's retention
- * runner (src/ops/retention.ts with src/store/retention.ts) makes its hourly pass. The window is
- * shorter than the default 90 days (RETENTION_DAYS=7 by default here), so a month is four windows.
- * At the end of every day: the database file and its WAL, pages in use and free pages.
+ * (src/clock.ts), so a month runs in minutes: each simulated hour, that hour's conversations arrive
+ * (conversation.ended and transcript.ready deliveries, rows as the event recorder writes them; jobs
+ * through JobStore's transitions: created, announced, claimed, then submitted, or skipped / failed in
+ * realistic shares). A submitted job writes what the worker writes, in the transaction of its
+ * transition: the result through ResultStore (per-rule rows, daily figures) with its compressed
+ * 10-minute transcript, scored by the example rubric. 1 % of results get a reviewer's verdicts. Then
+ * the service's retention runner (src/ops/retention.ts with src/store/retention.ts) makes its hourly
+ * pass. The windows are shorter than the defaults (RETENTION_DAYS=7 and RESULTS_RETENTION_DAYS=14
+ * here, against 90 and 365), so a month fills both and runs two more weeks past them. At the end of
+ * every day: the database file and its WAL, pages in use and free pages, rows kept.
  *
  * usage: npx tsx bench/retention.ts [--days 30] [--per-day 20000] [--retention-days 7]
+ *   [--results-retention-days 14]
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,40 +23,93 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { ManualClock } from '../src/clock.js';
 import { createRetention } from '../src/ops/retention.js';
+import { resultInput } from '../src/pipeline/result.js';
 import { loadRubricFile } from '../src/rubric-file.js';
-import { scoreTranscript } from '../src/scoring/index.js';
-import { generateSampleConversations, webhookEvent } from '../src/simulator/index.js';
-import { migrate, openStore } from '../src/store/db.js';
+import { evaluationComment, formatScore, scoreTranscript } from '../src/scoring/index.js';
+import { webhookEvent } from '../src/simulator/index.js';
+import { migrate, openStore, type Store } from '../src/store/db.js';
 import { JobStore, type SubmittedResult } from '../src/store/jobs.js';
-import { createRetentionBatches, pageFacts } from '../src/store/retention.js';
+import { type PreparedResult, ResultStore } from '../src/store/results.js';
+import { createRetentionBatches, pageFacts, RETENTION_TARGETS } from '../src/store/retention.js';
+import { ReviewStore } from '../src/store/reviews.js';
+import { generateCall } from './lib/calls.js';
+import { ROOT } from './lib/child.js';
 import { arg, targetComment } from './lib/report.js';
 
 const DAYS = Number(arg('--days', '30'));
 const PER_DAY = Number(arg('--per-day', '20000'));
 const RETENTION_DAYS = Number(arg('--retention-days', '7'));
+const RESULTS_RETENTION_DAYS = Number(arg('--results-retention-days', String(RETENTION_DAYS * 2)));
+const FORM = 'form-bench';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const MiB = 1024 * 1024;
+/** Distinct scored calls; the month's conversations reuse them with their own ids, agents and times. */
+const POOL = 200;
 
-/** Real per-rule results to store with each submitted job, from the default rubric on sample calls. */
-function sampleResults(): SubmittedResult[] {
-  const loaded = loadRubricFile(null);
+/**
+ * What the worker has for a scored conversation: the job's submission (per-rule results) and the
+ * result as kept (prepared once per pool call: JSON and compression are the worker's CPU, not the
+ * database's). The example rubric on 10-minute calls (bench/lib/calls.ts), as bench/console.ts.
+ */
+function scoredPool(results: ResultStore): { submitted: SubmittedResult; prepared: PreparedResult }[] {
+  const loaded = loadRubricFile(join(ROOT, 'rubrics/example.yaml'));
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-  const { scorer } = loaded;
-  return generateSampleConversations(40, 7, { emptyTranscriptRate: 0 }).map((c, i) => {
-    const result = scoreTranscript(loaded.rubric, c.transcript);
+  const { rubric } = loaded;
+  return Array.from({ length: POOL }, (_, i) => {
+    const call = generateCall(i);
+    const result = scoreTranscript(rubric, call.transcript);
+    const overallScore = Number(formatScore(result.overallScore));
+    const deliveryId = `eval-${String(i).padStart(6, '0')}-0a1b2c3d`;
     return {
-      delivery: { target: 'cxone-qm' as const, id: `eval-${String(i).padStart(6, '0')}-0a1b2c3d` },
-      overallScore: Math.round(result.overallScore * 100) / 100,
-      rubric: { name: scorer.rubric.name, version: scorer.rubric.version, hash: scorer.rubric.hash },
-      rules: result.rules.map((r) => ({
-        name: r.name,
-        outcome: r.outcome,
-        score: r.score,
-        comment: r.comment,
-      })),
+      submitted: {
+        delivery: { target: 'cxone-qm' as const, id: deliveryId },
+        overallScore,
+        rubric: { name: rubric.name, version: rubric.version, hash: rubric.hash },
+        rules: result.rules.map((r) => ({
+          name: r.name,
+          outcome: r.outcome,
+          score: r.score,
+          comment: r.comment,
+        })),
+      },
+      prepared: results.prepare(
+        resultInput({
+          job: { conversationId: call.id, formId: FORM, agentId: 'x', mediaType: 'voice' },
+          rubric,
+          result,
+          overallScore,
+          comment: evaluationComment(rubric, result),
+          transcript: call.transcript,
+          delivery: { state: 'delivered', target: 'cxone-qm', id: deliveryId, at: 0 },
+          now: 0,
+        }),
+      ),
     };
   });
+}
+
+/** Which window each table (and its indexes) is kept by, for the bytes-per-conversation figures. */
+const WINDOW_OF = new Map<string, string>([
+  ...RETENTION_TARGETS.map((t) => [t.table, t.window] as [string, string]),
+  ['result_rules', 'results'],
+  ['reviews', 'results'],
+]);
+
+/** Bytes of pages in use per retention window (SQLite's dbstat: every table and index by name). */
+function bytesByWindow(store: Store): Record<string, number> {
+  const rows = store.sqlite
+    .prepare(
+      `SELECT coalesce(m.tbl_name, d.name) AS tbl, sum(d.pgsize) AS bytes
+       FROM dbstat d LEFT JOIN sqlite_schema m ON m.name = d.name GROUP BY tbl`,
+    )
+    .all() as { tbl: string; bytes: number }[];
+  const out: Record<string, number> = {};
+  for (const { tbl, bytes } of rows) {
+    const window = WINDOW_OF.get(tbl) ?? 'other';
+    out[window] = (out[window] ?? 0) + bytes;
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -61,8 +118,11 @@ async function main(): Promise<void> {
   const store = openStore(path);
   migrate(store);
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
-  const jobs = new JobStore(store, 'form-bench');
-  const results = sampleResults();
+  const jobs = new JobStore(store, FORM);
+  const results = new ResultStore(store, 'UTC');
+  results.ensureRollupZone('UTC');
+  const reviews = new ReviewStore(store);
+  const pool = scoredPool(results);
   // The recorder's own statement (src/store/event-recorder.ts), so rows are what the service writes.
   const insertEvent = store.sqlite.prepare(
     `INSERT INTO webhook_events (webhook_id, event_id, type, conversation_id, occurred_at, received_at, payload)
@@ -91,7 +151,7 @@ async function main(): Promise<void> {
     batches: timed,
     clock,
     log: pino({ level: 'silent' }),
-    windows: { raw: RETENTION_DAYS * DAY, results: 0 },
+    windows: { raw: RETENTION_DAYS * DAY, results: RESULTS_RETENTION_DAYS * DAY, spent: HOUR },
     onDeleted: (table, n) => {
       deletedTotal[table] = (deletedTotal[table] ?? 0) + n;
     },
@@ -106,6 +166,8 @@ async function main(): Promise<void> {
     free: number;
     jobs: number;
     events: number;
+    results: number;
+    transcripts: number;
   }[] = [];
   const wallStart = performance.now();
   let seq = 0;
@@ -166,7 +228,32 @@ async function main(): Promise<void> {
                 { code: 'rejected', reason: 'submitEvaluation: HTTP 422: item unknown' },
                 at,
               );
-            else jobs.submitted('bench-worker', job.conversationId, results[n % results.length]!, at);
+            else {
+              // As the worker's recordWith: the transition, and the result it records, in one transaction.
+              const { submitted, prepared } = pool[n % POOL]!;
+              if (!jobs.submitted('bench-worker', job.conversationId, submitted, at)) continue;
+              const resultId = results.write({
+                ...prepared,
+                day: results.day(at),
+                input: {
+                  ...prepared.input,
+                  conversationId: job.conversationId,
+                  agentId: job.agentId ?? 'agent',
+                  evaluatedAt: at,
+                  delivery: { state: 'delivered', target: 'cxone-qm', id: submitted.delivery.id, at },
+                },
+              });
+              if (n % 100 === 50)
+                reviews.record(
+                  resultId,
+                  { id: null, name: 'reviewer' },
+                  [
+                    { rule: 'greeting', verdict: 'agree' },
+                    { rule: 'closing', verdict: 'fail', note: 'closing came after the customer hung up' },
+                  ],
+                  at,
+                );
+            }
           }
         });
       }
@@ -191,22 +278,31 @@ async function main(): Promise<void> {
       free: facts.freePages,
       jobs: count('jobs'),
       events: count('webhook_events'),
+      results: count('results'),
+      transcripts: count('transcripts'),
     });
     process.stderr.write(`bench retention: day ${day}/${DAYS}: ${(size(path) / MiB).toFixed(1)} MiB\n`);
   }
   const wallSeconds = (performance.now() - wallStart) / 1000;
+  const lastDay = days.at(-1)!;
+  // Pages in use by what each window keeps, per conversation kept in it: what the defaults come to.
+  const byWindow = bytesByWindow(store);
+  const rawPerConversation = (byWindow.raw ?? 0) / lastDay.jobs;
+  const resultsPerConversation = (byWindow.results ?? 0) / lastDay.results;
   retentionStore.close();
   store.close();
   rmSync(dir, { recursive: true, force: true });
 
-  // "Flat": from the first day the window is full (day RETENTION_DAYS + 1 has lost its first day) to
-  // the end, the file grows by at most 5 %; and the last week grows by nothing but page rounding.
-  const full = days.find((d) => d.day === RETENTION_DAYS + 2) ?? days[0]!;
-  const last = days.at(-1)!;
+  // "Flat": from the first day both windows are full (day W + 1 has lost its first day) to the end,
+  // the file grows by at most 5 %; and the last week grows by nothing but page rounding.
+  const widest = Math.max(RETENTION_DAYS, RESULTS_RETENTION_DAYS);
+  const full = days.find((d) => d.day === widest + 2) ?? days[0]!;
+  const last = lastDay;
   const growth = (last.dbBytes - full.dbBytes) / full.dbBytes;
   const weekAgo = days.find((d) => d.day === last.day - 7) ?? full;
   const lastWeekGrowth = (last.dbBytes - weekAgo.dbBytes) / weekAgo.dbBytes;
-  const perConversation = full.dbBytes / (RETENTION_DAYS * PER_DAY);
+  const GiB = 1024 * MiB;
+  const atDefaults = (rawPerConversation * 90 + resultsPerConversation * 365) * PER_DAY;
   const sorted = [...batchMs].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
   const flat = growth <= 0.05;
@@ -217,19 +313,25 @@ async function main(): Promise<void> {
   const out = [
     '## Retention',
     '',
-    `A simulated ${DAYS} days at ${fmt(PER_DAY)} conversations a day (${fmt(perHour)} an hour) with RETENTION_DAYS=${RETENTION_DAYS}, on the service's store code and a manual clock (bench/retention.ts): each hour, two webhook deliveries per conversation (rows as the event recorder writes them) and its job through JobStore's transitions to submitted (with the default rubric's per-rule results), skipped (3 %) or failed (1 %); then the retention runner's hourly pass (batches of at most 500 rows, each its own write transaction, sized to hold the write lock about 20 ms). Sizes at the end of each day; "free" pages are on SQLite's free list, waiting to be reused. ${fmt(seq)} conversations in ${wallSeconds.toFixed(0)} s.`,
+    `A simulated ${DAYS} days at ${fmt(PER_DAY)} conversations a day (${fmt(perHour)} an hour) with RETENTION_DAYS=${RETENTION_DAYS} and RESULTS_RETENTION_DAYS=${RESULTS_RETENTION_DAYS}, on the service's store code and a manual clock (bench/retention.ts): each hour, two webhook deliveries per conversation (rows as the event recorder writes them) and its job through JobStore's transitions to submitted, skipped (3 %) or failed (1 %). A submitted job writes what the worker writes in the same transaction: its result through ResultStore (the example rubric's 9 rules on a 10-minute call: per-rule rows, daily figures) with the compressed transcript; 1 % of results get a reviewer's verdicts. Then the retention runner's hourly pass (batches of at most 500 rows, each its own write transaction, sized to hold the write lock about 20 ms). Sizes at the end of each day; "free" pages are on SQLite's free list, waiting to be reused. ${fmt(seq)} conversations in ${wallSeconds.toFixed(0)} s.`,
     '',
-    '| day | database | WAL | pages | free pages | jobs | webhook deliveries |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| day | database | WAL | pages | free pages | jobs | webhook deliveries | transcripts | results |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...days
-      .filter((d) => d.day <= RETENTION_DAYS + 3 || d.day % 5 === 0 || d.day === last.day)
+      .filter(
+        (d) =>
+          d.day <= RETENTION_DAYS + 2 ||
+          (d.day >= widest && d.day <= widest + 2) ||
+          d.day % 5 === 0 ||
+          d.day === last.day,
+      )
       .map(
         (d) =>
-          `| ${d.day} | ${mib(d.dbBytes)} MiB | ${mib(d.walBytes)} MiB | ${fmt(d.pages)} | ${fmt(d.free)} | ${fmt(d.jobs)} | ${fmt(d.events)} |`,
+          `| ${d.day} | ${mib(d.dbBytes)} MiB | ${mib(d.walBytes)} MiB | ${fmt(d.pages)} | ${fmt(d.free)} | ${fmt(d.jobs)} | ${fmt(d.events)} | ${fmt(d.transcripts)} | ${fmt(d.results)} |`,
       ),
     '',
-    `Once the window is full (day ${full.day}: ${mib(full.dbBytes)} MiB) to day ${last.day} (${mib(last.dbBytes)} MiB): **${(growth * 100).toFixed(1)} %** (last seven days: ${(lastWeekGrowth * 100).toFixed(1)} %). Pages freed by a pass are reused by the next hours' inserts, so the file stops growing; it does not shrink (see the README's Operations section for reclaiming space after lowering RETENTION_DAYS).`,
-    `About ${fmt(Math.round(perConversation))} bytes of database per conversation kept: at ${fmt(PER_DAY)} a day, the default RETENTION_DAYS=90 levels off near ${((perConversation * 90 * PER_DAY) / 1024 / MiB).toFixed(1)} GiB.`,
+    `Once both windows are full (day ${full.day}: ${mib(full.dbBytes)} MiB) to day ${last.day} (${mib(last.dbBytes)} MiB): **${(growth * 100).toFixed(1)} %** (last seven days: ${(lastWeekGrowth * 100).toFixed(1)} %). Pages freed by a pass are reused by the next hours' inserts, so the file stops growing; it does not shrink (see the README's Operations section for reclaiming space after lowering a window).`,
+    `Pages in use per conversation kept (SQLite's dbstat, tables with their indexes): ${fmt(Math.round(rawPerConversation))} bytes for what RETENTION_DAYS keeps (webhook deliveries, job, transcript) and ${fmt(Math.round(resultsPerConversation))} bytes for what RESULTS_RETENTION_DAYS keeps (result, per-rule rows, daily figures, reviews). At ${fmt(PER_DAY)} a day, the defaults (90 and 365 days) level off near ${(atDefaults / GiB).toFixed(1)} GiB (${((rawPerConversation * 90 * PER_DAY) / GiB).toFixed(1)} + ${((resultsPerConversation * 365 * PER_DAY) / GiB).toFixed(1)}), plus the free pages between passes and the WAL.`,
     `Retention batches: ${fmt(batchMs.length)}, write lock held (delete and commit) p50 ${q(0.5).toFixed(2)} ms, p99 ${q(0.99).toFixed(2)} ms, max ${q(1).toFixed(2)} ms: a webhook's commit waits at most one batch. WAL checkpoints are not in these times (see above): SQLite runs one, without the write lock, after whichever commit takes the WAL past 1,000 pages, retention or not. Deleted: ${Object.entries(
       deletedTotal,
     )
@@ -238,13 +340,13 @@ async function main(): Promise<void> {
     '',
     '| target | measured | result |',
     '| --- | --- | --- |',
-    `| database file flat once past the retention window (≤ 5 % growth from day ${full.day} to day ${last.day}) | ${(growth * 100).toFixed(1)} % (${mib(full.dbBytes)} → ${mib(last.dbBytes)} MiB) | **${flat ? 'PASS' : 'FAIL'}** |`,
+    `| database file flat once past the retention windows (≤ 5 % growth from day ${full.day} to day ${last.day}) | ${(growth * 100).toFixed(1)} % (${mib(full.dbBytes)} → ${mib(last.dbBytes)} MiB) | **${flat ? 'PASS' : 'FAIL'}** |`,
     `| a retention batch holds the write lock ≤ 50 ms (p99) | p99 ${q(0.99).toFixed(2)} ms, max ${q(1).toFixed(2)} ms | **${lockOk ? 'PASS' : 'FAIL'}** |`,
     '',
     targetComment([
       {
         id: 'retention-flat',
-        name: 'Database flat past the retention window (≤ 5 %)',
+        name: 'Database flat past the retention windows, results and transcripts included (≤ 5 %)',
         ok: flat,
         measured: `${(growth * 100).toFixed(1)} % from day ${full.day} to ${last.day}`,
       },
