@@ -137,12 +137,19 @@ async function main(): Promise<void> {
   retentionStore.sqlite.pragma('wal_autocheckpoint = 0');
   const batches = createRetentionBatches(retentionStore);
   const batchMs: number[] = [];
+  const batchMsByTable = new Map<string, number[]>();
   const timed = {
     tables: batches.tables,
     deleteBatch: (table: string, cutoff: number, limit: number) => {
       const started = performance.now();
       const n = batches.deleteBatch(table, cutoff, limit);
-      batchMs.push(performance.now() - started);
+      const ms = performance.now() - started;
+      batchMs.push(ms);
+      if (n > 0) {
+        const list = batchMsByTable.get(table) ?? [];
+        list.push(ms);
+        batchMsByTable.set(table, list);
+      }
       return n;
     },
   };
@@ -303,11 +310,20 @@ async function main(): Promise<void> {
   const lastWeekGrowth = (last.dbBytes - weekAgo.dbBytes) / weekAgo.dbBytes;
   const GiB = 1024 * MiB;
   const atDefaults = (rawPerConversation * 90 + resultsPerConversation * 365) * PER_DAY;
-  const sorted = [...batchMs].sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const quantile = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+  };
+  const q = quantile(batchMs);
+  const perTable = [...batchMsByTable]
+    .map(([table, list]) => {
+      const tq = quantile(list);
+      return `${table} ${fmt(list.length)} (p99 ${tq(0.99).toFixed(1)}, max ${tq(1).toFixed(1)})`;
+    })
+    .join(', ');
   const flat = growth <= 0.05;
   const lockOk = q(0.99) <= 50;
-  const fmt = (n: number) => n.toLocaleString('en-US');
   const mib = (n: number) => (n / MiB).toFixed(1);
 
   const out = [
@@ -336,7 +352,7 @@ async function main(): Promise<void> {
       deletedTotal,
     )
       .map(([t, n]) => `${fmt(n)} ${t}`)
-      .join(', ')}.`,
+      .join(', ')}. Batches that deleted rows, by table (ms): ${perTable}.`,
     '',
     '| target | measured | result |',
     '| --- | --- | --- |',

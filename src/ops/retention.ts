@@ -116,8 +116,11 @@ export function createRetention(options: RetentionOptions): Retention {
           { clock, budgetMs: 15_000, signal: stopping.signal },
         );
         longestBatchMs = Math.max(longestBatchMs, took);
+        // Only a full batch says what `size` rows cost: a short one (the table's last rows, or nothing
+        // to delete this hour) is quick because it deleted little, and growing on it would send the
+        // next burst (a whole day of daily figures at once) in at full size.
         if (took > targetBatchMs) sizes.set(table, Math.max(MIN_BATCH, Math.floor(size / 2)));
-        else if (took < targetBatchMs / 4) sizes.set(table, Math.min(batchSize, size * 2));
+        else if (rows === size && took < targetBatchMs / 4) sizes.set(table, Math.min(batchSize, size * 2));
         count++;
         deleted[table] = (deleted[table] ?? 0) + rows;
         if (rows > 0) options.onDeleted?.(table, rows);

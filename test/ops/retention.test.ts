@@ -113,6 +113,33 @@ describe('retention runner', () => {
     expect(tables.calls.slice(0, 3).map((c) => c.limit)).toEqual([125, 250, 500]);
   });
 
+  it('an hour with nothing to delete does not grow the batches back: the next burst starts at the size that fit', async () => {
+    const clock = new ManualClock();
+    let now = 0;
+    const tables = fakeTables({ daily_agent_rule_stats: 1_000 });
+    // 0.1 ms a row deleted (500 rows: 50 ms); a batch that finds nothing costs a tenth of a millisecond.
+    const costly: DeleteBatch = (table, cutoff, limit) => {
+      const n = tables.batches.deleteBatch(table, cutoff, limit);
+      now += 0.1 + n * 0.1;
+      return n;
+    };
+    const retention = createRetention({
+      batches: { tables: tables.batches.tables, deleteBatch: costly },
+      clock,
+      log: pino({ level: 'silent' }),
+      windows: { raw: DAY },
+      batchSize: 500,
+      targetBatchMs: 20,
+      stopwatch: () => now,
+    });
+    await retention.runPass();
+    for (let hour = 0; hour < 5; hour++) await retention.runPass();
+    tables.left.daily_agent_rule_stats = 1_000;
+    tables.calls.length = 0;
+    await retention.runPass();
+    expect(tables.calls[0]!.limit).toBe(125);
+  });
+
   it('each table goes by its window: results keep theirs longer, and a window of 0 keeps its tables whole', async () => {
     const clock = new ManualClock(Date.UTC(2026, 6, 1));
     const tables = fakeTables({ jobs: 10, results: 10 }, { results: 'results' });
