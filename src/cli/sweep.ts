@@ -107,21 +107,24 @@ async function main(args: { dryRun: boolean; limit: number }): Promise<void> {
  * not CXone failing to answer), answered something unusable (an HTML page, a page token repeated in
  * a loop), or could not be reached.
  */
-function sweepFailure(error: CxoneError, pausedUntil: number | null): StartupError {
+export function sweepFailure(
+  error: CxoneError,
+  pausedUntil: number | null,
+  what = 'sweep failed',
+): StartupError {
   if (error.kind === 'unauthorized' || error.kind === 'forbidden') {
-    return new StartupError(
-      [`sweep failed: CXone refused the credentials (${error.message})`],
-      EXIT.credentials,
-    );
+    return new StartupError([`${what}: CXone refused the credentials (${error.message})`], EXIT.credentials);
   }
   let why = 'CXone could not be reached';
   // A rate_limited message already says "paused by CXone until ...".
   if (error.kind === 'rate_limited') why = 'CXone asked us to wait';
   else if (pausedUntil !== null)
     why = `CXone asked us to wait: paused by CXone until ${new Date(pausedUntil).toISOString()}`;
-  else if (error.kind === 'bad_response' || error.kind === 'too_large')
+  // An answer it could not use, an HTTP 4xx among them (a wrong CXONE_API_ENDPOINT answers 404):
+  // CXone was reached, and saying otherwise sends the operator after the network.
+  else if (['bad_response', 'too_large', 'rejected', 'not_found'].includes(error.kind))
     why = 'CXone answered something unusable';
-  return new StartupError([`sweep failed: ${why} (${error.message})`], EXIT.unreachable);
+  return new StartupError([`${what}: ${why} (${error.message})`], EXIT.unreachable);
 }
 
 /**
@@ -152,6 +155,7 @@ async function dryRunCommand(
     scorer: core.scorer,
     horizon,
     limit,
+    maxPages: config.sweep.maxPages,
     clock: deps.clock,
     signal,
     onRow: (row) =>
@@ -163,15 +167,7 @@ async function dryRunCommand(
   out(
     `dry run: ${result.rows.length} conversation(s) found; would score ${count('score')}, skip ${count('skip')}, wait for ${count('wait')}; ${count('error')} error(s); ${count('unchecked')} not fetched (--limit ${limit})`,
   );
-  if (result.error) {
-    const credentials = result.error.kind === 'unauthorized' || result.error.kind === 'forbidden';
-    throw new StartupError(
-      [
-        `dry run: CXone ${credentials ? 'refused the credentials' : 'could not be reached'} (${result.error.message})`,
-      ],
-      credentials ? EXIT.credentials : EXIT.unreachable,
-    );
-  }
+  if (result.error) throw sweepFailure(result.error, core.profile.pausedUntil(), 'dry run');
   if (result.refused)
     throw new StartupError([`dry run: CXone refused a call (${result.refused.message})`], EXIT.credentials);
   if (signal.aborted) throw new StartupError(['dry run interrupted'], EXIT.interrupted);

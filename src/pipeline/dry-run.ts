@@ -1,10 +1,12 @@
 import type { Clock } from '../clock.js';
+import { cxoneError } from '../cxone/api-caller.js';
 import { resultOf, summaryOf } from '../cxone/platform/business-data.js';
 import type { CxoneError } from '../cxone/types.js';
 import { formatScore, type Scorer } from '../scoring/index.js';
 import { backoffDelay } from './backoff.js';
 import type { ConversationLister } from './listers.js';
 import type { TranscriptSource } from './sources.js';
+import { DEFAULT_SWEEP_MAX_PAGES, pageCapMessage, repeatedPageMessage } from './sweep.js';
 
 /**
  * `npm run sweep -- --dry-run`: what a sweep would find and how each conversation would score, with
@@ -37,6 +39,8 @@ export async function dryRun(options: {
   horizon: number;
   /** Transcripts fetched and scored at most; the rest are listed only. */
   limit: number;
+  /** Pages read at most (SWEEP_MAX_PAGES), as a sweep. */
+  maxPages?: number;
   clock: Clock;
   signal?: AbortSignal;
   onRow?: (row: DryRunRow) => void;
@@ -46,8 +50,18 @@ export async function dryRun(options: {
   const seen = new Set<string>();
   let checked = 0;
   let cursor: unknown = lister.start(options.horizon);
-  for (let pages = 0; cursor !== null && pages < 10_000; pages++) {
+  const maxPages = options.maxPages ?? DEFAULT_SWEEP_MAX_PAGES;
+  // A CXone paging in a loop ends the run with an error as it ends a sweep (see runSweep): otherwise
+  // the dry run would page on quietly, spending the call budget a running service shares with it.
+  const loop = (message: string) => {
+    result.error = cxoneError(lister.call, 'bad_response', `${lister.call}: ${message}`);
+  };
+  for (let pages = 0; cursor !== null; pages++) {
     if (options.signal?.aborted) break;
+    if (pages >= maxPages) {
+      loop(pageCapMessage(maxPages, options.horizon));
+      break;
+    }
     let page = await lister.page(cursor);
     for (let attempt = 1; !page.ok && page.error.retryable && attempt < 4; attempt++) {
       await clock.sleep(backoffDelay(attempt, 1_000, 30_000));
@@ -57,7 +71,12 @@ export async function dryRun(options: {
       result.error = page.error;
       break;
     }
-    for (const facts of page.value.conversations) {
+    const rows = page.value.conversations;
+    if (rows.length > 0 && rows.every((facts) => seen.has(facts.conversationId))) {
+      loop(repeatedPageMessage(pages + 1));
+      break;
+    }
+    for (const facts of rows) {
       if (options.signal?.aborted) break;
       if (seen.has(facts.conversationId)) continue;
       seen.add(facts.conversationId);
@@ -94,6 +113,10 @@ export async function dryRun(options: {
       }
       result.rows.push(row);
       options.onRow?.(row);
+    }
+    if (page.value.loop) {
+      loop(page.value.loop);
+      break;
     }
     cursor = page.value.next;
   }

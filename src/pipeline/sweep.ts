@@ -146,11 +146,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       result.interrupted = true;
       return end('interrupted', 'interrupted');
     }
-    if (result.pages >= maxPages) {
-      return loop(
-        `pass ended after ${maxPages} pages (SWEEP_MAX_PAGES) without reaching conversations older than ${new Date(horizon).toISOString()}`,
-      );
-    }
+    if (result.pages >= maxPages) return loop(pageCapMessage(maxPages, horizon));
     const page = await fetchPage(options, cursor);
     if (!page.ok) {
       result.error = page.error;
@@ -164,11 +160,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       if (refusedShown.length < REFUSED_SHOWN) refusedShown.push({ id: '(row)', problem: reason });
     }
     const fresh = rows.filter((c) => !rowsRead.has(c.conversationId));
-    if (rows.length > 0 && fresh.length === 0) {
-      return loop(
-        `page ${result.pages} repeats only conversations already read in this pass: CXone is paging in a loop`,
-      );
-    }
+    if (rows.length > 0 && fresh.length === 0) return loop(repeatedPageMessage(result.pages));
     for (const c of rows) rowsRead.add(c.conversationId);
     const now = clock.now();
     const recordPage = () => {
@@ -193,6 +185,16 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     cursor = page.value.next;
   }
   return end('finished');
+}
+
+/** Why a pass that needs more than `maxPages` pages ends (the sweep and the dry run say it alike). */
+export function pageCapMessage(maxPages: number, horizon: number): string {
+  return `pass ended after ${maxPages} pages (SWEEP_MAX_PAGES) without reaching conversations older than ${new Date(horizon).toISOString()}`;
+}
+
+/** Why a pass whose page `page` holds only rows it read before ends. */
+export function repeatedPageMessage(page: number): string {
+  return `page ${page} repeats only conversations already read in this pass: CXone is paging in a loop`;
 }
 
 /**
