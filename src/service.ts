@@ -8,6 +8,7 @@ import { DEFAULT_SIGN_IN_POLICY } from './auth/sign-in.js';
 import { EXIT, StartupError } from './cli/exit.js';
 import type { Clock } from './clock.js';
 import type { Config, CxoneApi } from './config.js';
+import type { RateLimitPause } from './cxone/api-caller.js';
 import { createPlatformClient } from './cxone/platform/client.js';
 import { createTutorialClient } from './cxone/tutorial-client.js';
 import type { CxoneClient, CxoneError, CxoneResult, QmForm, RequestBudget } from './cxone/types.js';
@@ -180,6 +181,15 @@ export function openCore(config: Config, deps: ServiceDeps, problemsSoFar: strin
   };
 }
 
+/** Every 429 pause, in both profiles: "paused by CXone until ..." (capped or not, and by what). */
+function logRateLimited(log: Logger): (pause: RateLimitPause) => void {
+  return ({ call, scope, untilMs, askedMs, honouredMs }) =>
+    log.warn(
+      { call, scope, askedSeconds: askedMs / 1000, honouredSeconds: honouredMs / 1000 },
+      `paused by CXone until ${new Date(untilMs).toISOString()} (429${askedMs > honouredMs ? `; asked for ${Math.round(askedMs / 1000)} s, capped by CXONE_MAX_RETRY_AFTER_SECONDS` : ''})`,
+    );
+}
+
 function tutorialProfile(
   config: Config,
   deps: ServiceDeps,
@@ -192,11 +202,7 @@ function tutorialProfile(
     budget,
     clock: deps.clock,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    onRateLimited: ({ call, scope, untilMs, askedMs, honouredMs }) =>
-      deps.log.warn(
-        { call, scope, askedSeconds: askedMs / 1000, honouredSeconds: honouredMs / 1000 },
-        `paused by CXone until ${new Date(untilMs).toISOString()} (429${askedMs > honouredMs ? `; asked for ${Math.round(askedMs / 1000)} s, capped by CXONE_MAX_RETRY_AFTER_SECONDS` : ''})`,
-      ),
+    onRateLimited: logRateLimited(deps.log),
     ...(deps.metrics ? { onAttempt: deps.metrics.cxoneAttempt } : {}),
   });
   return {
@@ -230,6 +236,7 @@ function platformProfile(
     ...(settings.apiEndpoint ? { apiEndpoint: settings.apiEndpoint } : {}),
     timeoutMs: config.cxone.timeoutMs,
     maxRetryAfterMs: config.cxone.maxRetryAfterMs,
+    onRateLimited: logRateLimited(deps.log),
     maxAnswerBytes: config.cxone.maxAnswerBytes,
     transientRetries: config.cxone.transientRetries,
     budget,

@@ -68,7 +68,11 @@ function call(id: string, now: number, extra: Partial<PlatformSimContact> = {}):
   };
 }
 
-async function platformService(env: Record<string, string> = {}, simOptions = {}) {
+async function platformService(
+  env: Record<string, string> = {},
+  simOptions = {},
+  log: pino.Logger = pino({ level: 'silent' }),
+) {
   const sim = createPlatformSimulator({ tokenTtlSeconds: 30, ...simOptions });
   const server: RunningSimulator = await sim.listen(0);
   const dir = mkdtempSync(join(tmpdir(), 'qm-platform-'));
@@ -90,7 +94,7 @@ async function platformService(env: Record<string, string> = {}, simOptions = {}
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
   const service: RunningService = await startService(loaded.config, {
     clock: systemClock,
-    log: pino({ level: 'silent' }),
+    log,
     owner: 'test',
   });
   const store = openStore(loaded.config.databasePath);
@@ -208,6 +212,30 @@ describe('startService with CXONE_API=platform', () => {
     expect(jobs.get('6001')!.reason).toMatch(/Interaction Analytics licence/);
     expect(jobs.get('6002')).toMatchObject({ state: 'submitted', deliveredTo: 'none', evaluationId: null });
     expect(sim.businessDataWrites).toEqual([]);
+  });
+
+  it('a 429 (documented without Retry-After) is logged as "paused by CXone until ...", as in the tutorial profile', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino(
+      { level: 'warn' },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const { sim, service } = await platformService({}, {}, log);
+    await service.ready;
+    sim.addContact(call('5101', Date.now()));
+    sim.failNext('contactMedia', { status: 429 });
+    expect(
+      await deliverStudioCall({ url: service.url, token: TOKEN, contactId: '5101', agentId: '10001' }),
+    ).toBe(202);
+    await waitFor('the contact written', () => sim.writesFor('5101').length === 1, 15_000);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        call: 'contactMedia',
+        scope: 'cxone-mediaPlayback',
+        msg: expect.stringMatching(/^paused by CXone until \d{4}-\d\d-\d\dT[^ ]+ \(429\)$/),
+      }),
+    );
   });
 
   it('refused credentials stop start-up with the setting named', async () => {

@@ -59,6 +59,8 @@ export interface PlatformClientOptions {
   rateLimitWaitMs?: (n: number) => number;
   /** Longest 429 pause honoured (CXONE_MAX_RETRY_AFTER_SECONDS). */
   maxRetryAfterMs?: number;
+  /** Hears of every 429 pause (to log "paused by CXone until ..."); see ApiCallerOptions.onRateLimited. */
+  onRateLimited?: ApiCallerOptions['onRateLimited'];
   /** Largest answer read (CXONE_MAX_ANSWER_MB). */
   maxAnswerBytes?: number;
   /** Quick repeats inside a call after a 5xx, timeout or reset (CXONE_CALL_RETRIES). */
@@ -153,6 +155,7 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
     ...(options.maxRateLimitWaits !== undefined ? { maxRateLimitWaits: options.maxRateLimitWaits } : {}),
     ...(options.rateLimitWaitMs ? { rateLimitWaitMs: options.rateLimitWaitMs } : {}),
     ...(options.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: options.maxRetryAfterMs } : {}),
+    ...(options.onRateLimited ? { onRateLimited: options.onRateLimited } : {}),
     ...(options.maxAnswerBytes !== undefined ? { maxAnswerBytes: options.maxAnswerBytes } : {}),
     ...(options.transientRetries !== undefined ? { transientRetries: options.transientRetries } : {}),
     secrets: () => [options.clientSecret, options.accessKeySecret, tokens.held?.value, refreshToken],
