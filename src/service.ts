@@ -47,6 +47,7 @@ import {
 import { createEventRecorder } from './store/event-recorder.js';
 import { JobStore } from './store/jobs.js';
 import { createQueueDepthReader } from './store/queue-depth.js';
+import { readPauses } from './store/reports.js';
 import { ResultStore } from './store/results.js';
 import { createRetentionBatches, type RetentionWindow } from './store/retention.js';
 import { createSharedBudget } from './store/shared-budget.js';
@@ -552,6 +553,16 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     },
     'listening',
   );
+  // A 429 pause persisted by an earlier run holds every call of its API, the start-up check included
+  // (/readyz stays 503 meanwhile): say so now, since no 429 will be logged by this process.
+  const now = clock.now();
+  for (const pause of readPauses(core.store, now)) {
+    const until = Math.min(pause.until, now + config.cxone.maxRetryAfterMs);
+    log.warn(
+      { scope: pause.scope },
+      `paused by CXone until ${new Date(until).toISOString()} (a 429 before this start): no call to that API before then`,
+    );
+  }
 
   let sweepTimer: NodeJS.Timeout | undefined;
   let sweeping: Promise<unknown> | undefined;

@@ -13,7 +13,7 @@ import {
   type RunningSimulator,
   settingsForPlatformSimulator,
 } from '../src/simulator/index.js';
-import { openStore } from '../src/store/db.js';
+import { migrate, openStore } from '../src/store/db.js';
 import { JobStore } from '../src/store/jobs.js';
 import { waitFor } from './support/wait.js';
 
@@ -236,6 +236,38 @@ describe('startService with CXONE_API=platform', () => {
         msg: expect.stringMatching(/^paused by CXone until \d{4}-\d\d-\d\dT[^ ]+ \(429\)$/),
       }),
     );
+  });
+
+  it('a 429 pause persisted by an earlier run is logged at start-up: it holds the start-up check and /readyz', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qm-paused-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const databasePath = join(dir, 'qm.sqlite');
+    const earlier = openStore(databasePath);
+    migrate(earlier);
+    const asked = Date.now() + 365 * 24 * 3_600_000;
+    earlier.sqlite
+      .prepare("INSERT INTO budget_state (scope, paused_until) VALUES ('cxone-auth', ?)")
+      .run(asked);
+    earlier.close();
+    const lines: Record<string, unknown>[] = [];
+    const log = pino(
+      { level: 'warn' },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const { service } = await platformService(
+      { DATABASE_PATH: databasePath, CXONE_MAX_RETRY_AFTER_SECONDS: '60' },
+      {},
+      log,
+    );
+    const pause = lines.find((l) => l.scope === 'cxone-auth');
+    expect(pause?.msg).toMatch(
+      /^paused by CXone until \d{4}-\d\d-\d\dT[^ ]+ \(a 429 before this start\): no call to that API before then$/,
+    );
+    // Cut to CXONE_MAX_RETRY_AFTER_SECONDS, as the budget honours it.
+    const until = Date.parse(String(pause!.msg).split(' ')[4]!);
+    expect(until).toBeLessThanOrEqual(Date.now() + 60_000);
+    expect(until).toBeGreaterThan(Date.now() + 50_000);
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
   });
 
   it('refused credentials stop start-up with the setting named', async () => {

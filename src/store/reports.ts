@@ -118,6 +118,13 @@ export interface StatusReport {
   };
 }
 
+/** 429 pauses still in force at `now`, per budget scope (one per API): no call before `until`. */
+export function readPauses(store: Store, now: number): { scope: string; until: number }[] {
+  return store.sqlite
+    .prepare('SELECT scope, paused_until AS until FROM budget_state WHERE paused_until > ? ORDER BY scope')
+    .all(now) as { scope: string; until: number }[];
+}
+
 export function readStatusReport(
   store: Store,
   now: number,
@@ -149,9 +156,7 @@ export function readStatusReport(
     events: sqlite
       .prepare('SELECT count(*) AS n, max(received_at) AS last FROM webhook_events')
       .get() as StatusReport['events'],
-    pauses: sqlite
-      .prepare('SELECT scope, paused_until AS until FROM budget_state WHERE paused_until > ? ORDER BY scope')
-      .all(now) as StatusReport['pauses'],
+    pauses: readPauses(store, now),
     signature_failures: readSignatureFailures(store, now),
     // Both read the partial index of jobs with a reason code, not the millions of submitted jobs.
     already_evaluated: {
