@@ -43,6 +43,24 @@ describe('README', () => {
     const readme = read('README.md');
     for (const name of Object.keys(COMMANDS)) expect(readme, name).toContain(`\`qm ${name}`);
   });
+
+  it("the folder map names every file and folder of src/ and every folder of the repository's top", () => {
+    // The map is the code block whose lines start with a path and say what it holds.
+    const block = read('README.md')
+      .split('```')
+      .find((part) => /^\nsrc\/config\.ts /.test(part));
+    expect(block, 'the folder map').toBeDefined();
+    const named = new Set(block!.split('\n').map((line) => /^(\S+)\s/.exec(line)?.[1]));
+    const entry = (dir: string, name: string) =>
+      `${dir}${name}${statSync(join(REPO_ROOT, dir, name)).isDirectory() ? '/' : ''}`;
+    const untracked = new Set(['node_modules', 'dist', 'data', 'coverage']);
+    const top = readdirSync(REPO_ROOT)
+      .filter((name) => !name.startsWith('.') && !untracked.has(name))
+      .filter((name) => statSync(join(REPO_ROOT, name)).isDirectory() && name !== 'src')
+      .map((name) => `${name}/`);
+    const src = readdirSync(join(REPO_ROOT, 'src')).map((name) => entry('src/', name));
+    expect([...top, ...src].filter((path) => !named.has(path))).toEqual([]);
+  });
 });
 
 describe("README's alert rules", () => {
