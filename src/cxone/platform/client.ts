@@ -72,10 +72,6 @@ export interface PlatformClientOptions {
 /** Budget scope per API family: a 429 from one API pauses that API's calls only. */
 const scopeOf = (call: PlatformCall) => `cxone-${FAMILY_OF[call]}`;
 
-/** Token lifetimes outside this range are not believed (a 0 would mean a grant per call). */
-const MIN_LIFETIME_MS = 30_000;
-const MAX_LIFETIME_MS = 24 * 3_600_000;
-
 const ACCEPT = { accept: 'application/json' };
 
 function trimSlash(url: string): string {
@@ -245,11 +241,9 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
         readJwtClaims(data.access_token) ?? (data.id_token ? readJwtClaims(data.id_token) : null);
       const tenant = claims?.tenantId;
       if (typeof tenant === 'string' && tenant.trim() !== '') tenantId = tenant.trim();
-      const seconds = Number.isFinite(data.expires_in) ? data.expires_in : 0;
-      return {
-        value: data.access_token,
-        lifetimeMs: Math.min(MAX_LIFETIME_MS, Math.max(MIN_LIFETIME_MS, seconds * 1000)),
-      };
+      // The token source bounds what it believes (clampTokenLifetimeMs: 2 min .. 24 h), one rule for
+      // both profiles: a 0 must not mean a grant per call.
+      return { value: data.access_token, lifetimeMs: data.expires_in * 1000 };
     });
   }
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock.js';
 import { createSlidingWindowBudget } from '../../../src/cxone/budget.js';
 import { readJwtClaims } from '../../../src/cxone/platform/client.js';
+import { createUndiciTransport } from '../../../src/cxone/transport.js';
 import type { PlatformSimContact } from '../../../src/simulator/index.js';
 import {
   countingBudget,
@@ -91,6 +92,46 @@ describe('platform client: authentication', () => {
       ['refresh_token', 400],
       ['password', 200],
     ]);
+  });
+
+  it('a token said to live 0 s (or a year) is believed as the tutorial profile believes it: 2 min .. 24 h', async () => {
+    const clock = new ManualClock(T0 + 120_000);
+    harness = await startPlatformSimulator({ clock, tokenTtlSeconds: 3 * 86_400 });
+    const { sim } = harness;
+    sim.addContact(contact('1005'));
+    let statedSeconds = 0;
+    // The token endpoint's answer with its expires_in replaced; the token itself stays good.
+    const { transport } = createUndiciTransport();
+    const client = harness.client({
+      fetch: async (url, init) => {
+        const answer = await transport(url, init);
+        if (!url.endsWith('/auth/token')) return answer;
+        const body = JSON.parse(await answer.text()) as Record<string, unknown>;
+        const text = JSON.stringify({ ...body, expires_in: statedSeconds });
+        return { status: answer.status, headers: answer.headers, text: async () => text };
+      },
+    });
+    const grants = () => sim.tokensIssued;
+    for (let i = 0; i < 5; i++) expect(await client.contactMedia('1005')).toMatchObject({ ok: true });
+    expect(grants()).toBe(1);
+    // Refreshed a minute after it was obtained (90 % of 2 min would be later), not before.
+    await clock.advance(59_000);
+    await client.contactMedia('1005');
+    expect(grants()).toBe(1);
+    await clock.advance(2_000);
+    await client.contactMedia('1005');
+    expect(grants()).toBe(2);
+    // A year is believed for a day at most.
+    statedSeconds = 365 * 86_400;
+    await clock.advance(61_000);
+    await client.contactMedia('1005');
+    expect(grants()).toBe(3);
+    await clock.advance(86_400_000 * 0.9 - 1_000);
+    await client.contactMedia('1005');
+    expect(grants()).toBe(3);
+    await clock.advance(2_000);
+    await client.contactMedia('1005');
+    expect(grants()).toBe(4);
   });
 
   it('a 401 gets one new token (one grant in flight for every caller) and one repeat', async () => {
