@@ -48,7 +48,13 @@ export function parseBusinessDataFields(setting: string): FieldsResult {
 
 function cut(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > MAX_BUSINESS_DATA_CHARS ? `${flat.slice(0, MAX_BUSINESS_DATA_CHARS - 1)}…` : flat;
+  if (flat.length <= MAX_BUSINESS_DATA_CHARS) return flat;
+  let end = MAX_BUSINESS_DATA_CHARS - 1;
+  // Never between the two halves of a character beyond the BMP (an emoji in a rule's name): a lone
+  // surrogate is not text, and CXone may refuse or mangle the write.
+  const last = flat.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${flat.slice(0, end)}…`;
 }
 
 /** `pass`, unless a critical rule failed (the contract's rule; there is no pass mark). */

@@ -69,4 +69,16 @@ describe('buildBusinessDataBody', () => {
     expect(body.R).toBe('fail');
     expect(body.S!.length).toBe(255);
   });
+  it('a cut never splits a character in two (no lone surrogate goes to CXone)', () => {
+    // 253 letters, then emoji: a cut at 254 UTF-16 units would keep half of the first one.
+    const name = `${'a'.repeat(253)}👋👋👋`;
+    const result: ScoreResult = { overallScore: 50, rules: [rule(name, 'fail'), rule('b', 'pass')] };
+    const [body] = buildBusinessDataBody({ rubric: 'R', summary: 'S' }, { name, version: '1' }, result);
+    for (const value of [body.R!, body.S!]) {
+      expect(/\p{Cs}/u.test(value), value.slice(-4)).toBe(false);
+      expect(value.endsWith('…')).toBe(true);
+      expect(value.length).toBeLessThanOrEqual(255);
+    }
+    expect(body.R).toBe(`${'a'.repeat(253)}…`);
+  });
 });
