@@ -256,7 +256,13 @@ function platformProfile(
         (error) => connectErrorToStartup(error),
         {
           retrying: 'cannot reach CXone yet (discovery, token, API host); retrying',
-          noAnswer: () => 'CXone: no answer from discovery, token or API host in time',
+          noAnswer: () => {
+            // Discovery, token and API host are the authentication family: paused, nothing went out.
+            const paused = client.pausedUntil('auth');
+            return paused
+              ? `CXone: paused by CXone until ${new Date(paused).toISOString()} (429): discovery, token or API host not reached in time`
+              : 'CXone: no answer from discovery, token or API host in time';
+          },
           unreachable: (message) => `CXone: cannot connect: ${message}`,
         },
         deps,

@@ -207,6 +207,30 @@ describe('npm run sweep', () => {
     });
   });
 
+  it('platform profile, a pause persisted on the authentication API: exit 3 saying "paused by CXone until", nothing sent', async () => {
+    const pf = await platformProcessFixture();
+    try {
+      const store = openStore(pf.dbPath);
+      migrate(store);
+      store.sqlite
+        .prepare("INSERT INTO budget_state (scope, paused_until) VALUES ('cxone-auth', ?)")
+        .run(Date.now() + 3_600_000);
+      store.close();
+      const child = spawnSweep(
+        await pf.settings({ CXONE_MAX_RETRY_AFTER_SECONDS: '600', SWEEP_CONNECT_TIMEOUT_SECONDS: '1' }),
+      );
+      const exit = await exitWithin(child, 15_000);
+      expect(exit?.code, child.stderr).toBe(3);
+      const lines = plainLines(child.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/paused by CXone until \d{4}-\d\d-\d\dT/);
+      expect(lines[0]).not.toMatch(/no answer/);
+      expect(pf.sim.callLog).toHaveLength(0);
+    } finally {
+      await pf.close();
+    }
+  });
+
   it('conversations whose id cannot be one are skipped and counted in the summary', async () => {
     addConversations(fx.sim, 2, 'fine');
     for (const id of ['..', 'poison\ud800-x']) {

@@ -23,6 +23,7 @@ import {
   oidcDiscoverySchema,
   PLATFORM_PATHS,
   type PlatformCall,
+  type PlatformFamily,
   tokenAnswerSchema,
 } from './schemas.js';
 import type { CompletedContact, CompletedContactsPage, ContactInteraction, PlatformClient } from './types.js';
@@ -70,7 +71,8 @@ export interface PlatformClientOptions {
 }
 
 /** Budget scope per API family: a 429 from one API pauses that API's calls only. */
-const scopeOf = (call: PlatformCall) => `cxone-${FAMILY_OF[call]}`;
+const scopeOfFamily = (family: PlatformFamily) => `cxone-${family}`;
+const scopeOf = (call: PlatformCall) => scopeOfFamily(FAMILY_OF[call]);
 
 const ACCEPT = { accept: 'application/json' };
 
@@ -505,6 +507,8 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
         { method: 'PUT', body: JSON.stringify(body) },
       );
     },
+
+    pausedUntil: (family) => caller.pausedUntil(scopeOfFamily(family)),
 
     close: () => caller.close(),
   };

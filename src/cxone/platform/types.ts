@@ -1,5 +1,5 @@
 import type { CxoneResult } from '../types.js';
-import type { AnalyzedBlockWire, MediaMessageWire } from './schemas.js';
+import type { AnalyzedBlockWire, MediaMessageWire, PlatformFamily } from './schemas.js';
 
 /** The documented CXone APIs as the platform profile's pipeline sees them (client.ts implements it). */
 
@@ -48,5 +48,10 @@ export interface PlatformClient {
   segmentTranscript(segmentId: string): Promise<CxoneResult<AnalyzedBlockWire[]>>;
   /** PUT business data on the contact; 204. */
   writeBusinessData(contactId: string, body: Record<string, string>[]): Promise<CxoneResult<void>>;
+  /**
+   * Until when a 429 pauses every call of the API family (in any process on the database), or null:
+   * for "paused by CXone until ..." in messages about a call that never went out.
+   */
+  pausedUntil(family: PlatformFamily): number | null;
   close(): Promise<void>;
 }
