@@ -112,8 +112,11 @@ describe('npm run sweep', () => {
     const env = await fx.settings();
     delete env.TRANSCRIPT_RETRY_SECONDS;
     const child = spawnSweep(env);
-    const exit = await exitWithin(child, 8_000);
-    expect(exit?.code).toBe(0);
+    // Well under the 30 s a sweep waiting for the next check would need, with room for a loaded
+    // machine's start-up (8 s was not always enough there).
+    const exit = await exitWithin(child, 25_000);
+    expect(exit?.code, child.stdout + child.stderr).toBe(0);
+    expect(fx.sim.evaluations).toHaveLength(2);
   });
 
   it('a DATABASE_PATH that cannot be opened (under a file): exit 2, one line naming it', async () => {
