@@ -7,10 +7,22 @@
  * result costs the worker.
  *
  * Prints a Markdown section to stdout.
- * usage: npx tsx bench/console.ts [--results N] [--requests N]
+ * usage: npx tsx bench/console.ts [--results N] [--requests N] [--seeded PATH]
+ *   --seeded PATH: keep the freshly seeded database at PATH, or start from a copy of it when it is
+ *   there already (seeding takes minutes; for trying changes, since every run starts from the same
+ *   pristine copy). A database seeded with other --results or other migrations is seeded again.
+ *   --profile DIR: the service runs with --cpu-prof and leaves its profile in DIR.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, fetch } from 'undici';
@@ -34,6 +46,9 @@ import { fmtInt, fmtMs, passFail, summarize } from './lib/stats.js';
 
 const RESULTS = Number(arg('--results', '200000'));
 const REQUESTS = Number(arg('--requests', '60'));
+const SEEDED = arg('--seeded', '');
+/** --profile DIR: the service runs with --cpu-prof and writes its profile there. */
+const PROFILE = arg('--profile', '');
 const RESCORE = 20_000;
 const POOL = 2_000;
 const AGENTS = 250;
@@ -208,6 +223,35 @@ function seed(path: string, now: number): Seeded {
   };
 }
 
+/** What a kept seeded database was made with, so a stale one is seeded again. */
+function seedKey(): string {
+  return JSON.stringify({ results: RESULTS, migrations: readdirSync(join(ROOT, 'drizzle')).sort() });
+}
+
+/**
+ * Seeds `path`, or (with --seeded) copies a kept database there. A kept database's results were
+ * timed against the hour it was seeded, so the windows the pages ask for ("since 7d", the overview's
+ * 30 days) slowly move over them: fine for comparing changes over a day, not for the record.
+ */
+function seedOrReuse(path: string, now: number): Seeded {
+  const metaPath = `${SEEDED}.json`;
+  if (SEEDED && existsSync(SEEDED) && existsSync(metaPath)) {
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Seeded & { key: string };
+    if (meta.key === seedKey()) {
+      process.stderr.write(`bench/console: starting from a copy of ${SEEDED}\n`);
+      copyFileSync(SEEDED, path);
+      return meta;
+    }
+  }
+  process.stderr.write(`bench/console: seeding ${fmtInt(RESULTS)} results ...\n`);
+  const seeded = seed(path, now);
+  if (SEEDED) {
+    copyFileSync(path, SEEDED);
+    writeFileSync(metaPath, JSON.stringify({ ...seeded, key: seedKey() }));
+  }
+  return seeded;
+}
+
 async function addAccount(path: string, now: number): Promise<string> {
   const store = openStore(path);
   const accounts = new AccountStore(store);
@@ -292,8 +336,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qm-bench-console-'));
   const path = join(dir, 'qm.sqlite');
   const now = Date.now();
-  process.stderr.write(`bench/console: seeding ${fmtInt(RESULTS)} results ...\n`);
-  const seeded = seed(path, now);
+  const seeded = seedOrReuse(path, now);
   const token = await addAccount(path, now);
   const cursor = middleCursor(path);
   const sim = createCxoneSimulator({});
@@ -305,6 +348,7 @@ async function main(): Promise<void> {
       script: 'bench/lib/service-server.ts',
       core: 1,
       logFile: join(dir, 'service.log'),
+      ...(PROFILE ? { profileDir: PROFILE } : {}),
       env: {
         ...settingsForSimulator(sim, simServer.url),
         PORT: '0',
