@@ -148,12 +148,15 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
   // Every answer: no caching of pages with data, no framing, no scripts, one log line.
   app.use('*', async (c, next) => {
     const started = clock.now();
-    await next();
+    // Set before the route answers, so they go into its response as it is made (a route may
+    // replace Cache-Control): a header set afterwards makes Hono rebuild the response, and the node
+    // adapter then sends the page through a web stream instead of writing it in one go.
     c.header('Content-Security-Policy', CSP);
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
     c.header('Referrer-Policy', 'same-origin');
-    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+    c.header('Cache-Control', 'no-store');
+    await next();
     const session = c.get('session');
     log.info(
       {

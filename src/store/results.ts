@@ -74,9 +74,12 @@ export interface ResultRow {
 /** A result as lists show it (no per-rule detail). */
 export type ResultSummary = Omit<ResultRow, 'rules' | 'comment' | 'deliveryNote'>;
 
-/** A result with its rules as the stored JSON text (the API passes it on without re-encoding). */
+/**
+ * A result with its rules as the stored JSON, as UTF-8 bytes: the API copies them into its answer
+ * as they are, never decoding them into a string (a 1,000-result page carries ~3.4 MB of them).
+ */
 export type ResultWithRawRules = ResultSummary & {
-  rulesJson: string;
+  rulesJson: Buffer;
   comment: string;
   deliveryNote: string | null;
 };
@@ -137,8 +140,12 @@ const SUMMARY_COLUMNS = `r.id, r.conversation_id AS conversationId, r.destinatio
   r.delivery_state AS deliveryState, r.delivery_id AS deliveryId, r.delivered_at AS deliveredAt,
   r.review_count AS reviewCount, r.reviewed_at AS reviewedAt`;
 const DETAIL_COLUMNS = `${SUMMARY_COLUMNS}, r.rules_json AS rulesJson, r.comment, r.delivery_note AS deliveryNote`;
+/** The detail columns with the rules as their stored UTF-8 bytes (a Buffer), not a string. */
+const RAW_DETAIL_COLUMNS = `${SUMMARY_COLUMNS}, CAST(r.rules_json AS BLOB) AS rulesJson, r.comment, r.delivery_note AS deliveryNote`;
 
 type RawRow = Record<string, unknown> & { passed: number; rulesJson?: string };
+
+const EMPTY_RULES = Buffer.from('[]');
 
 function toSummary(row: RawRow): ResultSummary {
   const { rulesJson: _rules, ...rest } = row;
@@ -432,17 +439,16 @@ export class ResultStore {
     return row ? decompressTranscript(row.codec, row.body) : null;
   }
 
-  /** A page of results, newest first, with per-rule detail. */
   /**
-   * A page with each result's rules as stored JSON text: the API splices it into its answer, which
-   * saves parsing and re-encoding a thousand results' evidence per page.
+   * A page with each result's rules as the stored JSON's bytes: the API splices them into its
+   * answer, which saves decoding, parsing and re-encoding a thousand results' evidence per page.
    */
   listRaw(filter: ResultFilter, limit: number, cursor?: ResultCursor | null): ResultPage<ResultWithRawRules> {
-    const rows = this.query(filter, limit, cursor ?? null, DETAIL_COLUMNS);
+    const rows = this.query(filter, limit, cursor ?? null, RAW_DETAIL_COLUMNS);
     return page(
       rows.map((row) => ({
         ...toSummary(row),
-        rulesJson: String(row.rulesJson ?? '[]'),
+        rulesJson: (row.rulesJson as unknown as Buffer | null) ?? EMPTY_RULES,
         comment: String(row.comment ?? ''),
         deliveryNote: (row.deliveryNote as string | null) ?? null,
       })),
@@ -450,6 +456,7 @@ export class ResultStore {
     );
   }
 
+  /** A page of results, newest first, with per-rule detail. */
   list(filter: ResultFilter, limit: number, cursor?: ResultCursor | null): ResultPage<ResultRow> {
     const rows = this.query(filter, limit, cursor ?? null, DETAIL_COLUMNS);
     return page(rows.map(toRow), limit);
@@ -602,6 +609,10 @@ function page<T extends { evaluatedAt: number; id: number }>(rows: T[], limit: n
  * The list query for a filter. "Failed rule X" is read from result_rules' (rule, outcome, time)
  * index; everything else from results, newest first, through the index the planner finds narrowest
  * (time with the common filter columns, agent and time, critical failures, reviewed results).
+ * "Failed rule X" for one agent goes the other way: the agent's results newest first, each looked
+ * up in result_rules by its key. An agent has a few per cent of the results at most, so that reads
+ * a few hundred rows, where the rule's failures (one in ten results, say) would be tens of
+ * thousands, each checked against the results table for its agent (30-60 ms for a page).
  * Keyset paging on (evaluated_at, id): `evaluated_at <= t` bounds the index range, the rest breaks
  * ties, so a deep page costs what the first one does.
  */
@@ -616,7 +627,12 @@ function listSql(
   let from = 'results r';
   let time = 'r.evaluated_at';
   let id = 'r.id';
-  if (filter.failedRule !== undefined) {
+  if (filter.failedRule !== undefined && filter.agentId !== undefined) {
+    where.push(
+      `EXISTS (SELECT 1 FROM result_rules rr WHERE rr.result_id = r.id AND rr.rule = ? AND rr.outcome = 'fail')`,
+    );
+    params.push(filter.failedRule);
+  } else if (filter.failedRule !== undefined) {
     from = 'result_rules rr JOIN results r ON r.id = rr.result_id';
     where.push(`rr.rule = ? AND rr.outcome = 'fail'`);
     params.push(filter.failedRule);

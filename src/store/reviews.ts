@@ -44,6 +44,20 @@ export interface RecentReview extends ReviewRow {
   destination: string;
 }
 
+/** A row of REVIEW_COLUMNS as an array, in their order. */
+type ReviewTuple = [
+  number,
+  number,
+  string,
+  number | null,
+  string,
+  Verdict,
+  RuleOutcome,
+  RuleOutcome,
+  string | null,
+  number,
+];
+
 const REVIEW_COLUMNS = `v.id, v.result_id AS resultId, v.rule, v.reviewer_id AS reviewerId, v.reviewer, v.verdict,
   v.engine_outcome AS engineOutcome, v.reviewer_outcome AS reviewerOutcome, v.note, v.created_at AS createdAt`;
 
@@ -123,21 +137,47 @@ export class ReviewStore {
       .immediate();
   }
 
-  /** Verdicts on these results, oldest first per result. */
+  /**
+   * Verdicts on these results, oldest first per result. A page of the results API may carry a
+   * thousand reviewed results with a verdict per rule each: the rows come back as arrays (objects
+   * keyed by column name cost twice as much to build) in the order of reviews_result_time_idx, so
+   * SQLite sorts nothing.
+   */
   forResults(resultIds: readonly number[]): Map<number, ReviewRow[]> {
     const out = new Map<number, ReviewRow[]>();
     // SQLite bounds the parameters of one statement: ask in chunks.
     for (let i = 0; i < resultIds.length; i += 500) {
       const chunk = resultIds.slice(i, i + 500);
-      // One statement per list length (pages have a handful of lengths), prepared once.
+      // One statement per list length (pages have a handful of lengths), prepared once; only this
+      // method uses it, so it stays in raw mode.
       const rows = this.st(
         `SELECT ${REVIEW_COLUMNS} FROM reviews v WHERE v.result_id IN (${chunk.map(() => '?').join(', ')})
          ORDER BY v.result_id, v.created_at, v.id`,
-      ).all(...chunk) as ReviewRow[];
-      for (const row of rows) {
-        const list = out.get(row.resultId) ?? [];
+      )
+        .raw(true)
+        .all(...chunk) as ReviewTuple[];
+      let list: ReviewRow[] | undefined;
+      for (const t of rows) {
+        const row: ReviewRow = {
+          id: t[0],
+          resultId: t[1],
+          rule: t[2],
+          reviewerId: t[3],
+          reviewer: t[4],
+          verdict: t[5],
+          engineOutcome: t[6],
+          reviewerOutcome: t[7],
+          note: t[8],
+          createdAt: t[9],
+        };
+        if (list?.[0]?.resultId !== row.resultId) {
+          list = out.get(row.resultId);
+          if (!list) {
+            list = [];
+            out.set(row.resultId, list);
+          }
+        }
         list.push(row);
-        out.set(row.resultId, list);
       }
     }
     return out;

@@ -465,6 +465,9 @@ export const reviews = sqliteTable(
   },
   (t) => [
     uniqueIndex('reviews_result_rule_reviewer_idx').on(t.resultId, t.rule, t.reviewer),
+    // A result's verdicts in the order pages list them (oldest first), without a sort: the results
+    // API's page of 1,000 reviewed results reads 9,000 of them.
+    index('reviews_result_time_idx').on(t.resultId, t.createdAt),
     index('reviews_created_idx').on(t.createdAt),
     index('reviews_rule_idx').on(t.rule, t.engineOutcome, t.reviewerOutcome),
   ],

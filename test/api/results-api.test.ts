@@ -125,6 +125,43 @@ describe('GET /api/v1/results', () => {
     ]);
   });
 
+  it('carries the stored rules byte for byte (any text), with its headers, and an empty page as JSON', async () => {
+    fx = await consoleFixture({ count: 2 });
+    const token = tokenFor(fx, 'viewer');
+    // Evidence as transcripts bring it: accents, emoji, quotes, a backslash, a line break, a lone
+    // surrogate (JSON.stringify escapes it), and text that looks like JSON's own punctuation.
+    const evidence = 'Señora Núñez 👋 said "pay\\later"\n},{"x":1] \ud800 end';
+    new ResultStore(fx.store).record({
+      conversationId: 'conv-ünïcode',
+      destination: FORM,
+      agentId: 'agent-ü',
+      evaluatedAt: fx.now - 1,
+      overallScore: 10,
+      rubric: { name: 'r', version: '1', hash: 'h' },
+      rules: [
+        { name: 'greeting', outcome: 'pass', score: 100, weight: 1, critical: false, evidence, comment: 'é' },
+      ],
+      comment: '',
+      delivery: { state: 'not_configured' },
+    });
+    const res = await fx.request('/api/v1/results?limit=2', bearer(token));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const page = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as Page;
+    expect(page.results).toHaveLength(2);
+    expect(page.results[0]!.conversation_id).toBe('conv-ünïcode');
+    expect(page.results[0]!.rules).toEqual([
+      { name: 'greeting', outcome: 'pass', score: 100, weight: 1, critical: false, evidence, comment: 'é' },
+    ]);
+    expect(page.results[1]!.rules.length).toBe(fx.seeded.rubric.rules.length);
+    expect(page.next_cursor).toEqual(expect.any(String));
+    const empty = await fx.request('/api/v1/results?agent=nobody', bearer(token));
+    expect(await empty.json()).toEqual({ results: [], next_cursor: null });
+  });
+
   it('answers 400 naming each bad parameter', async () => {
     fx = await consoleFixture({ count: 1 });
     const res = await fx.request(
