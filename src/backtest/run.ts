@@ -2,13 +2,19 @@
  * A backtest: scores the stored transcripts of a window with another rubric and says, per rule,
  * what would change and how the reviewers' verdicts would agree before and after. Writes nothing.
  * The work runs in worker threads with their own read-only connections, so `npm start` keeps
- * serving while an admin's backtest runs, and `npm run rescore` uses every core.
+ * serving while an admin's backtest runs; `npm run rescore`, which has nothing else to do, scores
+ * on its own thread too. With more than one thread the window is cut into shares that each thread
+ * claims in turn (shares.ts), so the threads finish together however their start and speed differ.
  */
 import { Worker } from 'node:worker_threads';
-import { parseRubric } from '../scoring/index.js';
+import { parseRubric, type Rubric } from '../scoring/index.js';
 import type { Store } from '../store/db.js';
-import { type BacktestWindow, tallyPartition } from './partition.js';
+import { openExistingStore } from '../store/reports.js';
+import { ResultStore } from '../store/results.js';
+import { threadCpuMs } from './cpu.js';
+import { type BacktestWindow, CHUNK, tallyPartition } from './partition.js';
 import { planRescore } from './plan.js';
+import { claimFrom, makeShares, type Shares } from './shares.js';
 import { emptyTally, mergeTallies, type Tally } from './tally.js';
 import type { ThreadInput } from './thread.js';
 
@@ -22,9 +28,16 @@ export interface BacktestRequest {
    */
   baselineText?: string;
   window: BacktestWindow;
-  /** Worker threads; 0 runs on this thread against `store` (tests, tiny databases). */
+  /** Worker threads; 0 runs on this thread only. */
   threads: number;
+  /**
+   * This thread scores too, next to the workers: for a command that has nothing else to do while
+   * they run (`qm rescore`), never for the service, whose event loop must keep answering. It starts
+   * at once, while the workers are still loading their code.
+   */
+  alsoOnThisThread?: boolean;
   databasePath: string;
+  /** This thread's connection; opened read-only from `databasePath` when this thread needs one. */
   store?: Store;
   /** Threads still working after this long are stopped and the backtest reports so (none: no limit). */
   timeoutMs?: number;
@@ -35,16 +48,22 @@ export interface BacktestReport {
   window: BacktestWindow;
   tally: Tally;
   durationMs: number;
+  /** Threads that scored (this one included when it did). */
   threads: number;
-  /** CPU time each thread used (ms), where the system says; empty when run on the caller's thread. */
+  /**
+   * CPU time each thread spent scoring (ms), where the system says; this thread's first when it
+   * scored. Empty when the whole backtest ran on this thread alone.
+   */
   threadCpuMs: number[];
+  /** CPU time each worker thread spent loading its code before it could start (ms), where known. */
+  threadStartCpuMs: number[];
 }
 
 export type BacktestOutcome = { ok: true; report: BacktestReport } | { ok: false; problems: string[] };
 
 /** A backtest as the console runs it: request in, report out. */
 export type BacktestRunner = (
-  request: Omit<BacktestRequest, 'threads' | 'databasePath' | 'store'>,
+  request: Omit<BacktestRequest, 'threads' | 'databasePath' | 'store' | 'alsoOnThisThread'>,
 ) => Promise<BacktestOutcome>;
 
 function startThread(input: ThreadInput): Worker {
@@ -61,7 +80,12 @@ function startThread(input: ThreadInput): Worker {
 }
 
 type ThreadAnswer =
-  | { ok: true; rubric: BacktestReport['rubric']; tally: Tally; cpuMs: number | null }
+  | {
+      ok: true;
+      rubric: BacktestReport['rubric'];
+      tally: Tally;
+      cpu: { startMs: number; workMs: number } | null;
+    }
   | { ok: false; problems: string[] };
 
 function runThread(input: ThreadInput, timeoutMs?: number): Promise<ThreadAnswer> {
@@ -106,31 +130,55 @@ export async function runBacktest(
   now: () => number = Date.now,
 ): Promise<BacktestOutcome> {
   const started = now();
-  // Parsed here first only when running in-thread; threads parse it themselves, so a rubric that is
-  // slow to compile never holds this thread's event loop.
-  if (request.threads <= 0) {
-    if (!request.store) throw new Error('runBacktest: threads = 0 needs a store');
-    const parsed = parseRubric(request.rubricText, request.rubricFile);
-    if (!parsed.ok) return { ok: false, problems: parsed.errors };
-    const plan = request.baselineText
-      ? planRescore(parsed.rubric, request.rubricText, request.baselineText)
-      : null;
-    const tally = tallyPartition(request.store, parsed.rubric, request.window, undefined, plan);
-    const { name, version, hash } = parsed.rubric;
-    return {
-      ok: true,
-      report: {
-        rubric: { name, version, hash },
-        window: request.window,
-        tally,
-        durationMs: now() - started,
-        threads: 0,
-        threadCpuMs: [],
-      },
-    };
-  }
-  const parts = await Promise.all(
-    Array.from({ length: request.threads }, (_, index) =>
+  const workers = Math.max(0, request.threads);
+  const here = workers === 0 || request.alsoOnThisThread === true;
+  // This thread's connection, when it scores or must cut the window into shares for the workers.
+  let own: Store | undefined = request.store;
+  const opened = () => {
+    if (own) return own;
+    const o = openExistingStore(request.databasePath, { write: false });
+    if (!o.ok) return o.problem;
+    own = o.store;
+    return own;
+  };
+  try {
+    // Parsed here only when this thread scores; workers parse it themselves, so a rubric that is
+    // slow to compile never holds the service's event loop.
+    let local: { rubric: Rubric; store: Store } | null = null;
+    if (here) {
+      const parsed = parseRubric(request.rubricText, request.rubricFile);
+      if (!parsed.ok) return { ok: false, problems: parsed.errors };
+      const store = opened();
+      if (typeof store === 'string') return { ok: false, problems: [store] };
+      local = { rubric: parsed.rubric, store };
+    }
+    const planOf = (rubric: Rubric) =>
+      request.baselineText ? planRescore(rubric, request.rubricText, request.baselineText) : null;
+    if (workers === 0) {
+      const { rubric, store } = local!;
+      const tally = tallyPartition(store, rubric, request.window, null, planOf(rubric));
+      const { name, version, hash } = rubric;
+      return {
+        ok: true,
+        report: {
+          rubric: { name, version, hash },
+          window: request.window,
+          tally,
+          durationMs: now() - started,
+          threads: 1,
+          threadCpuMs: [],
+          threadStartCpuMs: [],
+        },
+      };
+    }
+    // One scorer takes the whole window; several claim shares of it.
+    let shares: Shares | undefined;
+    if (workers + (here ? 1 : 0) > 1) {
+      const store = opened();
+      if (typeof store === 'string') return { ok: false, problems: [store] };
+      shares = makeShares(new ResultStore(store).backtestShares(request.window, CHUNK));
+    }
+    const running = Array.from({ length: workers }, () =>
       runThread(
         {
           databasePath: request.databasePath,
@@ -138,30 +186,51 @@ export async function runBacktest(
           rubricFile: request.rubricFile,
           ...(request.baselineText !== undefined ? { baselineText: request.baselineText } : {}),
           window: request.window,
-          part: { index, of: request.threads },
+          ...(shares ? { shares } : {}),
         },
         request.timeoutMs,
       ),
-    ),
-  );
-  const tally = emptyTally();
-  let rubric: BacktestReport['rubric'] | undefined;
-  const threadCpuMs: number[] = [];
-  for (const p of parts) {
-    if (!p.ok) return { ok: false, problems: p.problems };
-    mergeTallies(tally, p.tally);
-    rubric = p.rubric;
-    if (p.cpuMs !== null) threadCpuMs.push(p.cpuMs);
+    );
+    const tally = emptyTally();
+    const cpuMs: number[] = [];
+    let rubric: BacktestReport['rubric'] | undefined;
+    if (local) {
+      // The workers load their code meanwhile; this thread takes every share they do not claim.
+      const claim = shares ? claimFrom(shares) : null;
+      const cpuAtStart = threadCpuMs();
+      mergeTallies(
+        tally,
+        tallyPartition(local.store, local.rubric, request.window, claim, planOf(local.rubric)),
+      );
+      const cpuAtEnd = threadCpuMs();
+      if (cpuAtStart !== null && cpuAtEnd !== null) cpuMs.push(cpuAtEnd - cpuAtStart);
+      const { name, version, hash } = local.rubric;
+      rubric = { name, version, hash };
+    }
+    const parts = await Promise.all(running);
+    const threadStartCpuMs: number[] = [];
+    for (const p of parts) {
+      if (!p.ok) return { ok: false, problems: p.problems };
+      mergeTallies(tally, p.tally);
+      rubric = p.rubric;
+      if (p.cpu !== null) {
+        cpuMs.push(p.cpu.workMs);
+        threadStartCpuMs.push(p.cpu.startMs);
+      }
+    }
+    return {
+      ok: true,
+      report: {
+        rubric: rubric!,
+        window: request.window,
+        tally,
+        durationMs: now() - started,
+        threads: workers + (local ? 1 : 0),
+        threadCpuMs: cpuMs,
+        threadStartCpuMs,
+      },
+    };
+  } finally {
+    if (own && own !== request.store) own.close();
   }
-  return {
-    ok: true,
-    report: {
-      rubric: rubric!,
-      window: request.window,
-      tally,
-      durationMs: now() - started,
-      threads: request.threads,
-      threadCpuMs,
-    },
-  };
 }

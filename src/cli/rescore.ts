@@ -82,7 +82,10 @@ export async function run(args: CommandArgs): Promise<void> {
     rubricFile: v.rubric,
     ...(baselineText !== undefined ? { baselineText } : {}),
     window,
-    threads,
+    // This command has nothing else to do meanwhile: its own thread is one of the N, and starts
+    // scoring at once while the workers load.
+    threads: threads - 1,
+    alsoOnThisThread: true,
     databasePath: config.databasePath,
   });
   if (!outcome.ok) return reportProblems(outcome.problems, EXIT.config);

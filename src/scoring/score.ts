@@ -158,10 +158,34 @@ function scoreTutorialRule(
   };
 }
 
-/** Which turns a finder searches, and how to say so. */
-function eligibleTurns(finder: Finder, ctx: TranscriptContext): { turns: number[]; where: string } {
-  const n = ctx.lines.length;
+/** The turns a finder searches, how to say so, and (for phrases) their folded text joined. */
+interface Eligible {
+  turns: number[];
+  where: string;
+  joined?: JoinedTurns;
+}
+
+/**
+ * The folded text of some turns joined by `\n`, and where each turn starts in it. Folding turns
+ * every whitespace into a space, so neither a folded line nor a folded phrase holds a `\n`: a
+ * phrase never matches across two turns, and next to a `\n` its word-boundary test sees a non-word
+ * character, as it does at either end of a line. So one search of the joined text finds exactly the
+ * occurrences the turns searched one by one would, at a fraction of the calls.
+ */
+interface JoinedTurns {
+  text: string;
+  starts: number[];
+}
+
+/** Which turns a finder searches, and how to say so; memoized per transcript (rules share windows). */
+function eligibleTurns(finder: Finder, ctx: TranscriptContext): Eligible {
   const w: Window | undefined = finder.within;
+  const key = w
+    ? `turns:${finder.speaker}:${w.firstSeconds}:${w.lastSeconds}:${w.firstTurns}:${w.lastTurns}`
+    : `turns:${finder.speaker}`;
+  const memo = ctx.memo.get(key) as Eligible | undefined;
+  if (memo) return memo;
+  const n = ctx.lines.length;
   let from = 0;
   let to = n; // exclusive
   let inTime: ((i: number) => boolean) | null = null;
@@ -188,66 +212,131 @@ function eligibleTurns(finder: Finder, ctx: TranscriptContext): { turns: number[
     turns.push(i);
   }
   const who = finder.speaker === 'any' ? 'any speaker' : `${finder.speaker} turns`;
-  return { turns, where: `${who} ${place}` };
+  const eligible: Eligible = { turns, where: `${who} ${place}` };
+  ctx.memo.set(key, eligible);
+  return eligible;
 }
 
-/** Finds the finder's needles; only occurrences strictly before `limit` count when it is given. */
+function joinedText(eligible: Eligible, ctx: TranscriptContext): JoinedTurns {
+  if (eligible.joined) return eligible.joined;
+  const texts: string[] = [];
+  const starts: number[] = [];
+  let at = 0;
+  for (const turn of eligible.turns) {
+    const text = ctx.foldedLine(turn).text;
+    starts.push(at);
+    texts.push(text);
+    at += text.length + 1;
+  }
+  eligible.joined = { text: texts.join('\n'), starts };
+  return eligible.joined;
+}
+
+/**
+ * Finds the finder's needles; only occurrences strictly before `limit` count when it is given.
+ *
+ * Turns are taken in order, and in each turn the needles in order, each needle's occurrences in
+ * order. Never more occurrences are listed than the rule needs: each search may run to the end of
+ * the line, so listing all of them in a long turn would be quadratic. Without a count to reach
+ * (score levels), the first occurrence of each needle per turn is all that matters; with one, the
+ * scan stops at the end of the turn that reaches it.
+ *
+ * Phrases are searched in the eligible turns' joined folded text (JoinedTurns), each needle keeping
+ * where its next occurrence is; patterns run on each turn's own text, as written.
+ */
 function scan(finder: Finder, ctx: TranscriptContext, limit: Occurrence | null, stopAt: number): Scan {
-  const { turns, where: place } = eligibleTurns(finder, ctx);
+  const eligible = eligibleTurns(finder, ctx);
+  const { turns } = eligible;
   const result: Scan = {
     count: 0,
     first: null,
     needlesFound: new Set(),
-    where: place,
+    where: eligible.where,
     turnsSearched: turns.length,
   };
-  for (const turn of turns) {
-    if (limit && turn > limit.turn) break;
-    const text = String(ctx.lines[turn]!.text ?? '');
-    finder.needles.forEach((needle, ni) => {
-      for (const occ of occurrencesIn(needle, ctx, turn, text)) {
-        if (limit && turn === limit.turn && occ.start >= limit.start) break;
-        const o = { turn, start: occ.start, end: occ.end, needle: ni };
-        result.count++;
-        result.needlesFound.add(ni);
-        if (!result.first || (o.turn === result.first.turn && o.start < result.first.start)) result.first = o;
-        // Never list more occurrences than the rule needs: each search may run to the end of the
-        // line, so listing all of them in a long turn would be quadratic. Without a count to reach
-        // (score levels), the first occurrence of each needle per turn is all that matters.
-        if (!Number.isFinite(stopAt) || result.count >= stopAt) break;
+  const needles = finder.needles;
+  const each = !Number.isFinite(stopAt);
+  /** Counts an occurrence; true when no more of this needle are wanted in this turn. */
+  const record = (turn: number, start: number, end: number, needle: number): boolean => {
+    result.count++;
+    result.needlesFound.add(needle);
+    const first = result.first;
+    if (!first || (turn === first.turn && start < first.start)) result.first = { turn, start, end, needle };
+    return each || result.count >= stopAt;
+  };
+  // Per phrase needle, its next occurrence: position in the joined text and index in `turns`
+  // (-1: no more). Patterns are searched turn by turn.
+  let joined: JoinedTurns | null = null;
+  const nextAt: number[] = [];
+  const nextTurn: number[] = [];
+  let patterns = false;
+  const seek = (ni: number, from: number) => {
+    const at = findPhrase(joined!.text, needles[ni]!.phrase!, from);
+    nextAt[ni] = at;
+    if (at < 0) {
+      nextTurn[ni] = -1;
+      return;
+    }
+    const starts = joined!.starts;
+    let k = Math.max(0, nextTurn[ni] ?? 0);
+    while (k + 1 < starts.length && starts[k + 1]! <= at) k++;
+    nextTurn[ni] = k;
+  };
+  for (let ni = 0; ni < needles.length; ni++) {
+    if (needles[ni]!.kind === 'phrase') {
+      joined ??= joinedText(eligible, ctx);
+      seek(ni, 0);
+    } else patterns = true;
+  }
+  for (let k = 0; k < turns.length; k++) {
+    if (!patterns) {
+      // Only phrases: go straight to the next turn where one occurs.
+      let next = -1;
+      for (let ni = 0; ni < needles.length; ni++) {
+        const t = nextTurn[ni]!;
+        if (t >= 0 && (next < 0 || t < next)) next = t;
       }
-    });
+      if (next < 0) break;
+      k = next;
+    }
+    const turn = turns[k]!;
+    if (limit && turn > limit.turn) break;
+    for (let ni = 0; ni < needles.length; ni++) {
+      const needle = needles[ni]!;
+      if (needle.kind === 'phrase') {
+        while (nextTurn[ni] === k) {
+          const folded = ctx.foldedLine(turn);
+          const local = nextAt[ni]! - joined!.starts[k]!;
+          const localEnd = local + needle.phrase!.length;
+          const start = folded.map ? folded.map[local]! : local;
+          const end = folded.map ? folded.map[localEnd]! : localEnd;
+          const enough =
+            (limit !== null && turn === limit.turn && start >= limit.start) || record(turn, start, end, ni);
+          if (enough) {
+            // The rest of this needle's occurrences in this turn are not wanted.
+            if (k + 1 < turns.length) seek(ni, joined!.starts[k + 1]!);
+            else nextTurn[ni] = -1;
+            break;
+          }
+          seek(ni, nextAt[ni]! + needle.phrase!.length);
+        }
+      } else {
+        const text = String(ctx.lines[turn]!.text ?? '');
+        const ascii = () => ctx.isAsciiLine(turn);
+        let from = 0;
+        while (from <= text.length) {
+          const m = needle.matcher!.find(text, from, ascii);
+          if (!m) break;
+          if (limit && turn === limit.turn && m.start >= limit.start) break;
+          if (record(turn, m.start, m.end, ni)) break;
+          from = m.end > m.start ? m.end : m.end + 1;
+        }
+      }
+    }
     // Whole turns are searched, so the first occurrence in the stopping turn is right.
     if (result.count >= stopAt) break;
   }
   return result;
-}
-
-function* occurrencesIn(
-  needle: Finder['needles'][number],
-  ctx: TranscriptContext,
-  turn: number,
-  text: string,
-): Generator<{ start: number; end: number }> {
-  if (needle.kind === 'phrase') {
-    const folded = ctx.foldedLine(turn);
-    const phrase = needle.phrase!;
-    let i = findPhrase(folded.text, phrase, 0);
-    while (i >= 0) {
-      const end = i + phrase.length;
-      yield folded.map ? { start: folded.map[i]!, end: folded.map[end]! } : { start: i, end };
-      i = findPhrase(folded.text, phrase, end);
-    }
-    return;
-  }
-  const ascii = () => ctx.isAsciiLine(turn);
-  let from = 0;
-  while (from <= text.length) {
-    const m = needle.matcher!.find(text, from, ascii);
-    if (!m) return;
-    yield m;
-    from = m.end > m.start ? m.end : m.end + 1;
-  }
 }
 
 function looked(finder: Finder): string {

@@ -35,11 +35,17 @@ describe('backtest', { timeout: 60_000 }, () => {
     };
     const inThread = await runBacktest({ ...request, threads: 0 });
     const threaded = await runBacktest({ ...request, threads: 2 });
-    if (!inThread.ok || !threaded.ok) throw new Error('backtest failed');
+    // As qm rescore runs it: this thread claims shares too, next to a worker (60 results: 1 share
+    // of 500, so whichever claims it first scores them all; the other finds none left).
+    const both = await runBacktest({ ...request, store: undefined, threads: 1, alsoOnThisThread: true });
+    if (!inThread.ok || !threaded.ok || !both.ok) throw new Error('backtest failed');
     // The same counts; which few conversations are named as examples depends on who read them first.
     const counts = (x: typeof inThread.report.tally) =>
       JSON.parse(JSON.stringify(x, (k, v) => (k === 'examples' ? v.length : v)));
     expect(counts(threaded.report.tally)).toEqual(counts(inThread.report.tally));
+    expect(counts(both.report.tally)).toEqual(counts(inThread.report.tally));
+    expect(both.report.threads).toBe(2);
+    expect(threaded.report.threads).toBe(2);
     expect(inThread.report.tally.conversations).toBe(60);
     expect(inThread.report.tally.rules.recording_notice!.before).toHaveLength(1);
 
@@ -80,6 +86,21 @@ describe('backtest', { timeout: 60_000 }, () => {
         /^10 conversation\(s\) rescored in [\d.]+ s on 1 thread\(s\); 10 without a stored transcript skipped; nothing was written$/m,
       );
     }
+  });
+
+  it('threads that claim shares of a window count each result once', async () => {
+    t = tempStore();
+    // 1,200 results: three shares of 500, claimed by this thread and two workers as they come.
+    seedResults(t.store, { count: 1_200, endAt: Date.now(), spacingMs: 60_000 });
+    const request = { rubricText: CHANGED, rubricFile: 'new.yaml', window: {}, databasePath: t.path };
+    const one = await runBacktest({ ...request, store: t.store, threads: 0 });
+    const three = await runBacktest({ ...request, threads: 2, alsoOnThisThread: true });
+    if (!one.ok || !three.ok) throw new Error('backtest failed');
+    const counts = (x: typeof one.report.tally) =>
+      JSON.parse(JSON.stringify(x, (k, v) => (k === 'examples' ? v.length : v)));
+    expect(three.report.tally.conversations).toBe(1_200);
+    expect(counts(three.report.tally)).toEqual(counts(one.report.tally));
+    expect(three.report.threads).toBe(3);
   });
 
   it('a backtest that outlasts its time is stopped and says so', async () => {

@@ -218,6 +218,44 @@ describe('results', () => {
     expect(filters.some((f) => results.list(f, 1).rows.length > 0)).toBe(true);
   });
 
+  it("cuts a backtest's window into shares that together hold each result once, ties in time included", () => {
+    const { store } = open();
+    const { results } = seedResults(store, { count: 120, endAt: T0, spacingMs: 5 * 60_000 });
+    // Ties in time, across share boundaries: the id breaks them.
+    store.sqlite.prepare('UPDATE results SET evaluated_at = (evaluated_at / 3600000) * 3600000').run();
+    const all = results.list({}, 10_000).rows;
+    const since = all[100]!.evaluatedAt;
+    const until = all[10]!.evaluatedAt;
+    for (const window of [{}, { since, until }, { since, destination: FORM }, { destination: 'other' }]) {
+      const expected = all
+        .filter(
+          (r) =>
+            (window.since === undefined || r.evaluatedAt >= window.since) &&
+            (window.until === undefined || r.evaluatedAt < window.until) &&
+            (window.destination === undefined || r.destination === window.destination),
+        )
+        .map((r) => r.id)
+        .reverse();
+      const starts = results.backtestShares(window, 7);
+      expect(starts).toHaveLength(Math.ceil(expected.length / 7));
+      const seen: number[] = [];
+      starts.forEach((from, i) => {
+        const to = starts[i + 1];
+        const share: number[] = [];
+        // Read in chunks smaller than a share, as a thread may.
+        results.eachForBacktest({ ...window, from, ...(to ? { to } : {}) }, 3, (rows) => {
+          share.push(...rows.map((r) => r.id));
+          return true;
+        });
+        expect(share.length, JSON.stringify(window)).toBe(
+          i < starts.length - 1 ? 7 : expected.length - 7 * i,
+        );
+        seen.push(...share);
+      });
+      expect(seen, JSON.stringify(window)).toEqual(expected);
+    }
+  });
+
   it('reads each list through an index, never a full scan with a sort', () => {
     const { store } = open();
     const results = new ResultStore(store);
@@ -226,6 +264,7 @@ describe('results', () => {
       {},
       { agentId: 'a' },
       { failedRule: 'x' },
+      { failedRule: 'x', agentId: 'a' },
       { criticalOnly: true },
       { reviewed: true },
       { since: 1, until: 2 },
