@@ -27,30 +27,133 @@ export interface FoldedText {
   map: Int32Array | null;
 }
 
-const OFFSET = /^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$/;
-const SECONDS = /^\d+(?:\.\d+)?$/;
 const ISO = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
 
 /**
  * Seconds of a timestamp: an offset such as `00:01:23.5`, `01:23` or `83.5` (kind 'offset'), or an
  * ISO-8601 time (kind 'absolute', seconds since the epoch); null when empty or unreadable.
+ *
+ * Offsets are `[H+:]M{1,2}:S{1,2}[.F+]` or `S+[.F+]` (digits only), read here character by
+ * character; an ISO time in the form CXone writes (`2024-05-10T14:30:04.000Z`, or without the
+ * milliseconds) with ordinary field values is computed with Date.UTC, anything else goes to
+ * Date.parse. Every line of every transcript is read once per scoring, and this took 0.5-0.8 us a
+ * line with regular expressions and Date.parse.
  */
 export function parseTimestamp(raw: string): { kind: 'offset' | 'absolute'; seconds: number } | null {
   const s = raw.trim();
   if (s === '') return null;
-  const m = OFFSET.exec(s);
-  if (m) {
-    const [h, min, sec] = [Number(m[1] ?? 0), Number(m[2]), Number(m[3])];
-    if (min >= 60 && m[1] !== undefined) return null;
-    if (sec >= 60) return null;
-    return { kind: 'offset', seconds: h * 3600 + min * 60 + sec };
-  }
-  if (SECONDS.test(s)) return { kind: 'offset', seconds: Number(s) };
+  const offset = parseOffset(s);
+  if (offset !== undefined) return offset === null ? null : { kind: 'offset', seconds: offset };
+  const utc = isoUtcMs(s);
+  if (utc !== null) return { kind: 'absolute', seconds: utc / 1000 };
   if (ISO.test(s)) {
     const ms = Date.parse(s);
     if (!Number.isNaN(ms)) return { kind: 'absolute', seconds: ms / 1000 };
   }
   return null;
+}
+
+const isDigitCode = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * An offset's seconds; null when it has an offset's form but an impossible value (`1:75:00`,
+ * `00:61`); undefined when it is not an offset at all.
+ */
+function parseOffset(s: string): number | null | undefined {
+  // Up to three runs of digits separated by single colons, the last optionally followed by a
+  // fraction. a0-a1, b0-b1, c0-c1: the runs (the last one read is the seconds).
+  let a0 = -1;
+  let a1 = -1;
+  let b0 = -1;
+  let b1 = -1;
+  let c0 = 0;
+  let c1 = 0;
+  let groups = 0;
+  let fractionEnd = -1;
+  let i = 0;
+  for (;;) {
+    const start = i;
+    while (i < s.length && isDigitCode(s.charCodeAt(i))) i++;
+    if (i === start) return undefined;
+    groups++;
+    a0 = b0;
+    a1 = b1;
+    b0 = c0;
+    b1 = c1;
+    c0 = start;
+    c1 = i;
+    if (i === s.length) break;
+    const c = s.charCodeAt(i);
+    if (c === 58 /* : */ && groups < 3) {
+      i++;
+      continue;
+    }
+    if (c !== 46 /* . */) return undefined;
+    const fraction = ++i;
+    while (i < s.length && isDigitCode(s.charCodeAt(i))) i++;
+    if (i === fraction || i !== s.length) return undefined;
+    fractionEnd = i;
+    break;
+  }
+  // Minutes and seconds take one or two digits.
+  if (groups > 1 && (c1 - c0 > 2 || b1 - b0 > 2)) return undefined;
+  // The seconds with their fraction, as Number reads them (a fraction of zeros adds nothing).
+  let sec = -1;
+  for (let k = c1 + 1; k < fractionEnd; k++) {
+    if (s.charCodeAt(k) !== 48) {
+      sec = Number(s.slice(c0, fractionEnd));
+      break;
+    }
+  }
+  if (sec < 0) sec = digits(s, c0, c1);
+  if (groups === 1) return sec;
+  const min = digits(s, b0, b1);
+  const h = groups === 3 ? digits(s, a0, a1) : 0;
+  if (min >= 60 && groups === 3) return null;
+  if (sec >= 60) return null;
+  return h * 3600 + min * 60 + sec;
+}
+
+/** The number a run of ASCII digits spells, as Number would read it. */
+function digits(s: string, start: number, end: number): number {
+  if (end - start > 15) return Number(s.slice(start, end));
+  let n = 0;
+  for (let i = start; i < end; i++) n = n * 10 + (s.charCodeAt(i) - 48);
+  return n;
+}
+
+/** The number of `width` ASCII digits at `at`, or -1 when one is not a digit. */
+function field(s: string, at: number, width: number): number {
+  let n = 0;
+  for (let i = at; i < at + width; i++) {
+    const c = s.charCodeAt(i);
+    if (!isDigitCode(c)) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
+/**
+ * Milliseconds of `YYYY-MM-DDTHH:MM:SS[.mmm]Z` when every field is one Date.parse reads the same
+ * way as Date.UTC (no 24:00, no day past the 28th, no year before 100); otherwise null.
+ */
+function isoUtcMs(s: string): number | null {
+  if (s.length !== 20 && s.length !== 24) return null;
+  if (s.charCodeAt(s.length - 1) !== 90 /* Z */) return null;
+  const at = (i: number) => s.charCodeAt(i);
+  // - - T : : (and . before the milliseconds)
+  if (at(4) !== 45 || at(7) !== 45 || at(10) !== 84 || at(13) !== 58 || at(16) !== 58) return null;
+  if (s.length === 24 && at(19) !== 46) return null;
+  const year = field(s, 0, 4);
+  const month = field(s, 5, 2);
+  const day = field(s, 8, 2);
+  const hour = field(s, 11, 2);
+  const minute = field(s, 14, 2);
+  const second = field(s, 17, 2);
+  const ms = s.length === 24 ? field(s, 20, 3) : 0;
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 28) return null;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return null;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
 
 export function normalizeSpeaker(raw: string): Speaker {
