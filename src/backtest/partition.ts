@@ -4,7 +4,7 @@
  * shares it claims one after another (src/backtest/shares.ts). Runs in a worker thread
  * (src/backtest/thread.ts) or on the caller's thread.
  */
-import { type Rubric, type ScoreResult, scoreTranscript } from '../scoring/index.js';
+import { type Rubric, type ScoreResult, scoreOutcomes } from '../scoring/index.js';
 import type { Store } from '../store/db.js';
 import { type BacktestWindowFilter, type ResultCursor, ResultStore } from '../store/results.js';
 import { ReviewStore } from '../store/reviews.js';
@@ -46,7 +46,7 @@ export function tallyPartition(
             // The plan gives null when the stored result lacks a rule it would reuse: score it whole.
             rescored =
               (usePlan ? rescoreWithPlan(rubric, plan, row.rules, transcript) : null) ??
-              scoreTranscript(rubric, transcript);
+              scoreOutcomes(rubric, transcript);
           }
         }
         addToTally(tally, row, rescored, verdicts.get(row.id) ?? []);

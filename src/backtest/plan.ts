@@ -16,7 +16,7 @@ import {
   type Rubric,
   type RuleOutcome,
   type ScoreResult,
-  scoreTranscript,
+  scoreOutcomes,
   type TranscriptLine,
 } from '../scoring/index.js';
 
@@ -134,7 +134,7 @@ export function rescoreWithPlan(
 ): ScoreResult | null {
   const old = new Map(stored.map((r) => [r.name, r]));
   for (const name of plan.reused) if (!old.has(name)) return null;
-  const fresh = plan.partial ? scoreTranscript(plan.partial, transcript) : null;
+  const fresh = plan.partial ? scoreOutcomes(plan.partial, transcript) : null;
   const byName = new Map(fresh?.rules.map((r) => [r.name, r]) ?? []);
   let weighted = 0;
   let total = 0;

@@ -15,7 +15,7 @@ export type { PatternError } from './regex/index.js';
 export { BACKTRACK_BUDGET, MAX_AUTOMATON_STATES } from './regex/index.js';
 export type { ParseResult, Rubric, RubricExample, Rule } from './rubric.js';
 export { parseRubric } from './rubric.js';
-export { evaluationComment, formatScore, scoreTranscript } from './score.js';
+export { evaluationComment, formatScore, scoreOutcomes, scoreTranscript } from './score.js';
 export { createScorer, type Scorer } from './scorer.js';
 export { EMPTY_TRANSCRIPT, isEmptyTranscript, parseTimestamp } from './transcript.js';
 export type {

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluationComment, formatScore, parseRubric, scoreTranscript } from '../../src/scoring/index.js';
+import {
+  evaluationComment,
+  formatScore,
+  parseRubric,
+  scoreOutcomes,
+  scoreTranscript,
+} from '../../src/scoring/index.js';
+import { generateSampleConversations } from '../../src/simulator/sample-data.js';
 import { call, nativeRubric, rubricOf } from '../support/scoring.js';
 
 const TUTORIAL = readFileSync(new URL('../../rubrics/tutorial.yaml', import.meta.url), 'utf8');
@@ -360,4 +367,24 @@ describe('a rubric pattern cannot stall scoring', () => {
     // A linear scan of 36 KB takes a few milliseconds; 1 s is a generous bound.
     expect(ms).toBeLessThan(1000);
   }, 20_000);
+});
+
+describe('scoreOutcomes: what a backtest compares, without the evidence', () => {
+  it('gives every outcome, score and composite scoreTranscript gives, and no evidence or comments', () => {
+    const conversations = generateSampleConversations(300, 11);
+    for (const file of ['rubrics/example.yaml', 'rubrics/tutorial.yaml', 'test/fixtures/service-desk.yaml']) {
+      const rubric = rubricOf(readFileSync(file, 'utf8'), file);
+      const transcripts = [
+        ...conversations.map((c) => c.transcript),
+        ...rubric.examples.flatMap((e) => (e.transcript ? [e.transcript] : [])),
+      ];
+      for (const lines of transcripts) {
+        const full = scoreTranscript(rubric, lines);
+        const lean = scoreOutcomes(rubric, lines);
+        expect(lean.overallScore).toBe(full.overallScore);
+        expect(Boolean(lean.criticalFailure)).toBe(Boolean(full.criticalFailure));
+        expect(lean.rules).toEqual(full.rules.map((r) => ({ ...r, evidence: '', comment: '' })));
+      }
+    }
+  });
 });
