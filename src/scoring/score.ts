@@ -273,39 +273,25 @@ function scan(finder: Finder, ctx: TranscriptContext, limit: Occurrence | null, 
     turnsSearched: turns.length,
   };
   const needles = finder.needles;
-  const each = !Number.isFinite(stopAt);
-  /** Counts an occurrence; true when no more of this needle are wanted in this turn. */
-  const record = (turn: number, start: number, end: number, needle: number): boolean => {
-    result.count++;
-    result.needlesFound.add(needle);
-    const first = result.first;
-    if (!first || (turn === first.turn && start < first.start)) result.first = { turn, start, end, needle };
-    return each || result.count >= stopAt;
-  };
   // Per phrase needle, its next occurrence: position in the joined text and index in `turns`
   // (-1: no more). Patterns are searched turn by turn.
   let joined: JoinedTurns | null = null;
-  const nextAt: number[] = [];
-  const nextTurn: number[] = [];
+  let nextAt: number[] = [];
+  let nextTurn: number[] = [];
   let patterns = false;
-  const seek = (ni: number, from: number) => {
-    const at = findPhrase(joined!.text, needles[ni]!.phrase!, from);
-    nextAt[ni] = at;
-    if (at < 0) {
-      nextTurn[ni] = -1;
-      return;
-    }
-    const starts = joined!.starts;
-    let k = Math.max(0, nextTurn[ni] ?? 0);
-    while (k + 1 < starts.length && starts[k + 1]! <= at) k++;
-    nextTurn[ni] = k;
-  };
   for (let ni = 0; ni < needles.length; ni++) {
     if (needles[ni]!.kind === 'phrase') {
-      joined ??= joinedText(eligible, ctx);
-      seek(ni, 0);
+      if (!joined) {
+        joined = joinedText(eligible, ctx);
+        nextAt = new Array(needles.length).fill(-1);
+        nextTurn = new Array(needles.length).fill(-1);
+      }
+      seekPhrase(joined, needles[ni]!.phrase!, 0, ni, nextAt, nextTurn);
     } else patterns = true;
   }
+  // Whether the turn being searched is ASCII, asked by a pattern only when it helps.
+  let current = 0;
+  const ascii = () => ctx.isAsciiLine(current);
   for (let k = 0; k < turns.length; k++) {
     if (!patterns) {
       // Only phrases: go straight to the next turn where one occurs.
@@ -319,34 +305,37 @@ function scan(finder: Finder, ctx: TranscriptContext, limit: Occurrence | null, 
     }
     const turn = turns[k]!;
     if (limit && turn > limit.turn) break;
+    current = turn;
     for (let ni = 0; ni < needles.length; ni++) {
       const needle = needles[ni]!;
       if (needle.kind === 'phrase') {
+        const phrase = needle.phrase!;
         while (nextTurn[ni] === k) {
           const folded = ctx.foldedLine(turn);
           const local = nextAt[ni]! - joined!.starts[k]!;
-          const localEnd = local + needle.phrase!.length;
+          const localEnd = local + phrase.length;
           const start = folded.map ? folded.map[local]! : local;
           const end = folded.map ? folded.map[localEnd]! : localEnd;
           const enough =
-            (limit !== null && turn === limit.turn && start >= limit.start) || record(turn, start, end, ni);
+            (limit !== null && turn === limit.turn && start >= limit.start) ||
+            record(result, turn, start, end, ni, stopAt);
           if (enough) {
             // The rest of this needle's occurrences in this turn are not wanted.
-            if (k + 1 < turns.length) seek(ni, joined!.starts[k + 1]!);
+            if (k + 1 < turns.length)
+              seekPhrase(joined!, phrase, joined!.starts[k + 1]!, ni, nextAt, nextTurn);
             else nextTurn[ni] = -1;
             break;
           }
-          seek(ni, nextAt[ni]! + needle.phrase!.length);
+          seekPhrase(joined!, phrase, nextAt[ni]! + phrase.length, ni, nextAt, nextTurn);
         }
       } else {
         const text = String(ctx.lines[turn]!.text ?? '');
-        const ascii = () => ctx.isAsciiLine(turn);
         let from = 0;
         while (from <= text.length) {
           const m = needle.matcher!.find(text, from, ascii);
           if (!m) break;
           if (limit && turn === limit.turn && m.start >= limit.start) break;
-          if (record(turn, m.start, m.end, ni)) break;
+          if (record(result, turn, m.start, m.end, ni, stopAt)) break;
           from = m.end > m.start ? m.end : m.end + 1;
         }
       }
@@ -355,6 +344,43 @@ function scan(finder: Finder, ctx: TranscriptContext, limit: Occurrence | null, 
     if (result.count >= stopAt) break;
   }
   return result;
+}
+
+/** Counts an occurrence; true when no more of this needle are wanted in this turn. */
+function record(
+  result: Scan,
+  turn: number,
+  start: number,
+  end: number,
+  needle: number,
+  stopAt: number,
+): boolean {
+  result.count++;
+  result.needlesFound.add(needle);
+  const first = result.first;
+  if (!first || (turn === first.turn && start < first.start)) result.first = { turn, start, end, needle };
+  return !Number.isFinite(stopAt) || result.count >= stopAt;
+}
+
+/** Moves phrase needle `ni` to its next occurrence at or after `from` in the joined text. */
+function seekPhrase(
+  joined: JoinedTurns,
+  phrase: string,
+  from: number,
+  ni: number,
+  nextAt: number[],
+  nextTurn: number[],
+): void {
+  const at = findPhrase(joined.text, phrase, from);
+  nextAt[ni] = at;
+  if (at < 0) {
+    nextTurn[ni] = -1;
+    return;
+  }
+  const starts = joined.starts;
+  let k = Math.max(0, nextTurn[ni]!);
+  while (k + 1 < starts.length && starts[k + 1]! <= at) k++;
+  nextTurn[ni] = k;
 }
 
 function looked(finder: Finder): string {

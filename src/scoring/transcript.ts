@@ -53,7 +53,9 @@ export function parseTimestamp(raw: string): { kind: 'offset' | 'absolute'; seco
   return null;
 }
 
-const isDigitCode = (c: number) => c >= 48 && c <= 57;
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
 
 /**
  * An offset's seconds; null when it has an offset's form but an impossible value (`1:75:00`,
@@ -140,10 +142,10 @@ function field(s: string, at: number, width: number): number {
 function isoUtcMs(s: string): number | null {
   if (s.length !== 20 && s.length !== 24) return null;
   if (s.charCodeAt(s.length - 1) !== 90 /* Z */) return null;
-  const at = (i: number) => s.charCodeAt(i);
   // - - T : : (and . before the milliseconds)
-  if (at(4) !== 45 || at(7) !== 45 || at(10) !== 84 || at(13) !== 58 || at(16) !== 58) return null;
-  if (s.length === 24 && at(19) !== 46) return null;
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84) return null;
+  if (s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return null;
+  if (s.length === 24 && s.charCodeAt(19) !== 46) return null;
   const year = field(s, 0, 4);
   const month = field(s, 5, 2);
   const day = field(s, 8, 2);

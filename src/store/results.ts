@@ -98,6 +98,47 @@ export interface BacktestRow {
   transcript(): TranscriptLine[] | null;
 }
 
+/** A BacktestRow over the columns read (no closure per row: a backtest reads tens of thousands). */
+class StoredForBacktest implements BacktestRow {
+  readonly id: number;
+  readonly conversationId: string;
+  readonly overallScore: number;
+  readonly passed: boolean;
+  readonly rubricHash: string;
+  readonly reviewCount: number;
+  readonly rules: StoredRule[];
+  readonly hasTranscript: boolean;
+  private readonly codec: string | null;
+  private readonly body: Buffer | null;
+
+  constructor(row: {
+    id: number;
+    conversationId: string;
+    overallScore: number;
+    passed: number;
+    rubricHash: string;
+    reviewCount: number;
+    rulesJson: string;
+    codec: string | null;
+    body: Buffer | null;
+  }) {
+    this.id = row.id;
+    this.conversationId = row.conversationId;
+    this.overallScore = row.overallScore;
+    this.passed = row.passed === 1;
+    this.rubricHash = row.rubricHash;
+    this.reviewCount = row.reviewCount;
+    this.rules = JSON.parse(row.rulesJson) as StoredRule[];
+    this.codec = row.codec;
+    this.body = row.body;
+    this.hasTranscript = row.codec !== null && row.body !== null;
+  }
+
+  transcript(): TranscriptLine[] | null {
+    return this.codec && this.body ? decompressTranscript(this.codec, this.body) : null;
+  }
+}
+
 /** The filters the conversations page and the results API share. Times are ms, [since, until). */
 export interface ResultFilter {
   since?: number;
@@ -564,19 +605,7 @@ export class ResultStore {
         body: Buffer | null;
       }[];
       if (rows.length === 0) return;
-      const out = rows.map(
-        (row): BacktestRow => ({
-          id: row.id,
-          conversationId: row.conversationId,
-          overallScore: row.overallScore,
-          passed: row.passed === 1,
-          rubricHash: row.rubricHash,
-          reviewCount: row.reviewCount,
-          rules: JSON.parse(row.rulesJson) as StoredRule[],
-          hasTranscript: row.codec !== null && row.body !== null,
-          transcript: () => (row.codec && row.body ? decompressTranscript(row.codec, row.body) : null),
-        }),
-      );
+      const out = rows.map((row) => new StoredForBacktest(row));
       const last = rows[rows.length - 1]!;
       after = { evaluatedAt: last.evaluatedAt, id: last.id };
       if (onChunk(out) === false || rows.length < chunk) return;

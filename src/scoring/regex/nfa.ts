@@ -81,7 +81,7 @@ export class NfaMatcher {
 
   /** The first match at or after `from`, as Python would report it (leftmost, then by priority), or null. */
   find(text: string, from: number): Span | null {
-    const { onList, stack, op, x, y, tests, asciiOk } = this;
+    const { onList, op, x, y, tests, asciiOk } = this;
     let [clist, cstart, nlist, nstart] = this.lists;
     if (this.generation > 0x3fffffff) {
       onList.fill(-1);
@@ -94,40 +94,6 @@ export class NfaMatcher {
     let prev = pos > 0 ? codePointBefore(text, pos) : -1;
     let gen = ++this.generation;
     let matched: Span | null = null;
-
-    // Adds `pc` and everything reachable from it without consuming a character, in priority order.
-    // `at`/`before`/`next`: the position the states are added at, and the characters around it.
-    const add = (
-      list: Int32Array,
-      starts: Int32Array,
-      count: number,
-      pc0: number,
-      start: number,
-      at: number,
-      before: number,
-      next: number,
-    ) => {
-      let sp = 0;
-      stack[sp++] = pc0;
-      while (sp > 0) {
-        const pc = stack[--sp]!;
-        if (onList[pc] === gen) continue;
-        onList[pc] = gen;
-        const o = op[pc]!;
-        if (o === JMP) stack[sp++] = x[pc]!;
-        else if (o === SPLIT) {
-          stack[sp++] = y[pc]!;
-          stack[sp++] = x[pc]!;
-        } else if (o === ASSERT) {
-          if (this.holds(x[pc]!, text, at, before, next)) stack[sp++] = y[pc]!;
-        } else {
-          list[count] = pc;
-          starts[count] = start;
-          count++;
-        }
-      }
-      return count;
-    };
 
     for (;;) {
       if (ccount === 0 && matched === null && this.skip) {
@@ -145,7 +111,8 @@ export class NfaMatcher {
       }
       const next = pos < len ? text.codePointAt(pos)! : -1;
       // A new attempt starts at every position, after (so with lower priority than) the older ones.
-      if (matched === null) ccount = add(clist, cstart, ccount, this.entry, pos, pos, prev, next);
+      if (matched === null)
+        ccount = this.add(clist, cstart, ccount, this.entry, pos, pos, prev, next, text, gen);
       else if (ccount === 0) {
         this.generation = gen;
         return matched;
@@ -167,7 +134,7 @@ export class NfaMatcher {
         const t = x[pc]!;
         if (ascii ? asciiOk[t * 128 + next] === 1 : tests[t]!(next)) {
           // Closure at the next position, where the character before is `next`.
-          ncount = add(nlist, nstart, ncount, y[pc]!, cstart[i]!, nextPos, next, after);
+          ncount = this.add(nlist, nstart, ncount, y[pc]!, cstart[i]!, nextPos, next, after, text, gen);
         }
       }
       if (next < 0) {
@@ -180,6 +147,47 @@ export class NfaMatcher {
       [cstart, nstart] = [nstart, cstart];
       ccount = ncount;
     }
+  }
+
+  /**
+   * Adds `pc0` and everything reachable from it without consuming a character, in priority order.
+   * `at`/`before`/`next`: the position the states are added at, and the characters around it; `gen`:
+   * the generation that marks a state as on the list. A method, not a closure made per search: a
+   * rubric searches every turn of every transcript.
+   */
+  private add(
+    list: Int32Array,
+    starts: Int32Array,
+    count: number,
+    pc0: number,
+    start: number,
+    at: number,
+    before: number,
+    next: number,
+    text: string,
+    gen: number,
+  ): number {
+    const { onList, stack, op, x, y } = this;
+    let sp = 0;
+    stack[sp++] = pc0;
+    while (sp > 0) {
+      const pc = stack[--sp]!;
+      if (onList[pc] === gen) continue;
+      onList[pc] = gen;
+      const o = op[pc]!;
+      if (o === JMP) stack[sp++] = x[pc]!;
+      else if (o === SPLIT) {
+        stack[sp++] = y[pc]!;
+        stack[sp++] = x[pc]!;
+      } else if (o === ASSERT) {
+        if (this.holds(x[pc]!, text, at, before, next)) stack[sp++] = y[pc]!;
+      } else {
+        list[count] = pc;
+        starts[count] = start;
+        count++;
+      }
+    }
+    return count;
   }
 
   private holds(kind: number, text: string, pos: number, prev: number, next: number): boolean {
