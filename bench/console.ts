@@ -33,7 +33,7 @@ import { ReviewStore } from '../src/store/reviews.js';
 import { encodeCursor } from '../src/web/filters.js';
 import { generateCall } from './lib/calls.js';
 import { ROOT, spawnServer } from './lib/child.js';
-import { canPin, pinSelf } from './lib/machine.js';
+import { canPin, pinSelf, unpinSelf } from './lib/machine.js';
 import { arg, targetComment } from './lib/report.js';
 import { fmtInt, fmtMs, passFail, summarize } from './lib/stats.js';
 
@@ -446,7 +446,10 @@ async function main(): Promise<void> {
       1024;
     await server.stop();
 
-    // The backtest: in this process's threads, as npm run rescore does, and the command itself.
+    // The backtest: in this process's threads, as npm run rescore does, and the command itself, on
+    // every core (the page measurements pinned this process to core 0, and threads and processes
+    // started from it would inherit that).
+    unpinSelf();
     const since = rescoreSince(path);
     const newRubric = join(dir, 'new.yaml');
     const baselineText = readFileSync(join(ROOT, 'rubrics/example.yaml'), 'utf8');

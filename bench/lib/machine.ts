@@ -54,6 +54,19 @@ export function pinSelf(core: number): boolean {
   }
 }
 
+/** Lets every thread of this process (and the threads and processes it starts later) run on any core again. */
+export function unpinSelf(): boolean {
+  if (!canPin()) return false;
+  try {
+    execFileSync('taskset', ['-a', '-cp', `0-${cpus().length - 1}`, String(process.pid)], {
+      stdio: 'ignore',
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** CPU time (user + system, ms) a process has used so far, from /proc; NaN where there is none. */
 export function processCpuMs(pid: number): number {
   try {
