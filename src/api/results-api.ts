@@ -30,6 +30,8 @@ export interface ResultsApiDeps {
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
+/** Results per piece of a JSON page that goes out in pieces (a piece is ~0.5 MB). */
+const ROWS_PER_PIECE = 100;
 /** Rows per database read while streaming CSV: each read is short, so the export never holds the database. */
 const CSV_CHUNK = 500;
 
@@ -40,33 +42,46 @@ function apiError(c: Context, status: 400 | 401 | 403 | 500, code: string, messa
 }
 
 /**
- * A page of results as the API's JSON answer, as bytes: each result's head (resultHead) encoded
- * here, its stored rules copied in as the bytes they are stored as. Built as one buffer: a
- * 1,000-result page is ~5 MB, and a string of that size would be decoded, joined into one rope,
- * flattened and encoded to UTF-8 again on its way out.
+ * A page of results as the API's JSON answer, as bytes, in pieces of `perPiece` results: each
+ * result's head (resultHead) encoded here, its stored rules copied in as the bytes they are stored
+ * as, each piece encoded straight into one buffer. A 1,000-result page is ~5 MB: as one string it
+ * would be decoded, joined, flattened and encoded to UTF-8 again on its way out; in pieces, the
+ * first is on its way to the client while the next are made.
  */
-export function resultsPageJson(
+export function* resultsPageJson(
   rows: readonly ResultWithRawRules[],
   verdicts: ReadonlyMap<number, ReviewRow[]>,
   next: string | null,
-): Uint8Array<ArrayBuffer> {
-  const parts: Uint8Array[] = [];
+  perPiece = Number.POSITIVE_INFINITY,
+): Generator<Uint8Array<ArrayBuffer>> {
   const open = '{"results":[';
-  rows.forEach((row, i) => {
-    // Each result's head closes the one before (its rules are the last member).
-    parts.push(Buffer.from(`${i === 0 ? open : '},'}${resultHead(row, verdicts.get(row.id) ?? [])}`));
-    parts.push(row.rulesJson);
-  });
-  parts.push(Buffer.from(`${rows.length > 0 ? '}' : open}],"next_cursor":${JSON.stringify(next)}}`));
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
+  const tail = `],"next_cursor":${JSON.stringify(next)}}`;
+  if (rows.length === 0) {
+    yield Buffer.from(`${open}${tail}`);
+    return;
   }
-  return out;
+  for (let from = 0; from < rows.length; from += perPiece) {
+    const to = Math.min(rows.length, from + perPiece);
+    // Each result's head closes the one before (its rules are the last member).
+    const heads: string[] = [];
+    let length = 0;
+    for (let i = from; i < to; i++) {
+      const row = rows[i]!;
+      const head = `${i === 0 ? open : '},'}${resultHead(row, verdicts.get(row.id) ?? [])}`;
+      heads.push(head);
+      length += Buffer.byteLength(head) + row.rulesJson.byteLength;
+    }
+    const end = to === rows.length ? `}${tail}` : '';
+    length += end.length;
+    const out = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      at += out.write(heads[i - from]!, at);
+      at += rows[i]!.rulesJson.copy(out, at);
+    }
+    out.write(end, at);
+    yield out;
+  }
 }
 
 /** Everything of a result but its rules, as the start of its JSON object, up to `"rules":`. */
@@ -189,8 +204,23 @@ export function createResultsApi(deps: ResultsApiDeps): Hono<Env> {
     const { filter, limit, cursor } = parsed.query;
     const page = results.listRaw(filter, limit, cursor);
     const verdicts = reviews.forResults(page.rows.filter((r) => r.reviewCount > 0).map((r) => r.id));
-    const body = resultsPageJson(page.rows, verdicts, page.next ? encodeCursor(page.next) : null);
-    return c.body(body, 200, { 'Content-Type': 'application/json; charset=utf-8' });
+    const next = page.next ? encodeCursor(page.next) : null;
+    const headers = { 'Content-Type': 'application/json; charset=utf-8' };
+    // Everything is read before the first byte goes out, so the answer is never cut short by the
+    // database; a large page then goes out in pieces as they are encoded.
+    const pieces = resultsPageJson(page.rows, verdicts, next, ROWS_PER_PIECE);
+    if (page.rows.length <= ROWS_PER_PIECE) {
+      const [whole] = pieces;
+      return c.body(whole!, 200, headers);
+    }
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const piece = pieces.next();
+        if (piece.done) controller.close();
+        else controller.enqueue(piece.value);
+      },
+    });
+    return c.body(stream, 200, headers);
   });
 
   app.get('/results.csv', (c) => {

@@ -209,6 +209,38 @@ function toSummary(row: RawRow): ResultSummary {
   return { ...(rest as unknown as ResultSummary), passed: row.passed === 1 };
 }
 
+/**
+ * A row of SUMMARY_COLUMNS (then, for details, rules, comment and delivery note) as an array, in
+ * their order: lists read up to a thousand rows, and objects keyed by column name cost better-sqlite3
+ * more to build, and a spread of them more again, than the row itself costs SQLite to read.
+ */
+type Tuple = unknown[];
+
+function summaryOf(t: Tuple): ResultSummary {
+  return {
+    id: t[0] as number,
+    conversationId: t[1] as string,
+    destination: t[2] as string,
+    agentId: t[3] as string,
+    mediaType: t[4] as string | null,
+    startTime: t[5] as string | null,
+    endTime: t[6] as string | null,
+    evaluatedAt: t[7] as number,
+    overallScore: t[8] as number,
+    passed: t[9] === 1,
+    criticalFailure: t[10] as string | null,
+    rubricName: t[11] as string,
+    rubricVersion: t[12] as string,
+    rubricHash: t[13] as string,
+    deliveryTarget: t[14] as string | null,
+    deliveryState: t[15] as DeliveryState,
+    deliveryId: t[16] as string | null,
+    deliveredAt: t[17] as number | null,
+    reviewCount: t[18] as number,
+    reviewedAt: t[19] as number | null,
+  };
+}
+
 function toRow(row: RawRow): ResultRow {
   return {
     ...(toSummary(row) as ResultRow),
@@ -503,12 +535,13 @@ export class ResultStore {
   listRaw(filter: ResultFilter, limit: number, cursor?: ResultCursor | null): ResultPage<ResultWithRawRules> {
     const rows = this.query(filter, limit, cursor ?? null, RAW_DETAIL_COLUMNS);
     return page(
-      rows.map((row) => ({
-        ...toSummary(row),
-        rulesJson: (row.rulesJson as unknown as Buffer | null) ?? EMPTY_RULES,
-        comment: String(row.comment ?? ''),
-        deliveryNote: (row.deliveryNote as string | null) ?? null,
-      })),
+      rows.map((t) => {
+        const row = summaryOf(t) as ResultWithRawRules;
+        row.rulesJson = (t[20] as Buffer | null) ?? EMPTY_RULES;
+        row.comment = String(t[21] ?? '');
+        row.deliveryNote = (t[22] as string | null) ?? null;
+        return row;
+      }),
       limit,
     );
   }
@@ -516,7 +549,16 @@ export class ResultStore {
   /** A page of results, newest first, with per-rule detail. */
   list(filter: ResultFilter, limit: number, cursor?: ResultCursor | null): ResultPage<ResultRow> {
     const rows = this.query(filter, limit, cursor ?? null, DETAIL_COLUMNS);
-    return page(rows.map(toRow), limit);
+    return page(
+      rows.map((t) => {
+        const row = summaryOf(t) as ResultRow;
+        row.rules = JSON.parse((t[20] as string | null) ?? '[]') as StoredRule[];
+        row.comment = String(t[21] ?? '');
+        row.deliveryNote = (t[22] as string | null) ?? null;
+        return row;
+      }),
+      limit,
+    );
   }
 
   /** A page of results, newest first, without per-rule detail (list pages). */
@@ -526,7 +568,7 @@ export class ResultStore {
     cursor?: ResultCursor | null,
   ): ResultPage<ResultSummary> {
     const rows = this.query(filter, limit, cursor ?? null, SUMMARY_COLUMNS);
-    return page(rows.map(toSummary), limit);
+    return page(rows.map(summaryOf), limit);
   }
 
   /** The plan SQLite picks for a filter, for the benchmark's report. */
@@ -537,9 +579,10 @@ export class ResultStore {
     );
   }
 
-  private query(filter: ResultFilter, limit: number, cursor: ResultCursor | null, columns: string): RawRow[] {
+  /** The rows as arrays in the columns' order (see Tuple). Only lists prepare these statements. */
+  private query(filter: ResultFilter, limit: number, cursor: ResultCursor | null, columns: string): Tuple[] {
     const { sql, params } = listSql(filter, limit + 1, cursor, columns);
-    return this.statement(sql).all(...params) as RawRow[];
+    return this.statement(sql).raw(true).all(...params) as Tuple[];
   }
 
   /**

@@ -162,6 +162,34 @@ describe('GET /api/v1/results', () => {
     expect(await empty.json()).toEqual({ results: [], next_cursor: null });
   });
 
+  it('a large page goes out in pieces and is the same JSON, every result once, in order', async () => {
+    fx = await consoleFixture({ count: 230 });
+    const token = tokenFor(fx, 'viewer');
+    const all = fx.seeded.results.list({}, 1000).rows;
+    new ReviewStore(fx.store).record(
+      all[150]!.id,
+      { id: fx.users.reviewer!, name: 'reviewer' },
+      [{ rule: 'greeting', verdict: 'fail' }],
+      fx.now,
+    );
+    // 200: exactly two pieces of 100, then a cursor; then the remaining 30 in one piece.
+    const first = (await (await fx.request('/api/v1/results?limit=200', bearer(token))).json()) as Page;
+    expect(first.results.map((r) => r.conversation_id)).toEqual(
+      all.slice(0, 200).map((r) => r.conversationId),
+    );
+    expect(first.results[150]!.reviews).toEqual([
+      expect.objectContaining({ rule: 'greeting', verdict: 'fail', reviewer: 'reviewer' }),
+    ]);
+    expect(first.results.every((r) => r.rules.length === fx!.seeded.rubric.rules.length)).toBe(true);
+    const rest = (await (
+      await fx.request(`/api/v1/results?limit=1000&cursor=${first.next_cursor}`, bearer(token))
+    ).json()) as Page;
+    expect(rest.results.map((r) => r.conversation_id)).toEqual(all.slice(200).map((r) => r.conversationId));
+    expect(rest.next_cursor).toBeNull();
+    const whole = await (await fx.request('/api/v1/results?limit=1000', bearer(token))).text();
+    expect((JSON.parse(whole) as Page).results).toHaveLength(230);
+  });
+
   it('answers 400 naming each bad parameter', async () => {
     fx = await consoleFixture({ count: 1 });
     const res = await fx.request(
