@@ -1,0 +1,1 @@
+CREATE INDEX `reviews_result_time_idx` ON `reviews` (`result_id`,`created_at`);
