@@ -582,7 +582,9 @@ export class ResultStore {
   /** The rows as arrays in the columns' order (see Tuple). Only lists prepare these statements. */
   private query(filter: ResultFilter, limit: number, cursor: ResultCursor | null, columns: string): Tuple[] {
     const { sql, params } = listSql(filter, limit + 1, cursor, columns);
-    return this.statement(sql).raw(true).all(...params) as Tuple[];
+    return this.statement(sql)
+      .raw(true)
+      .all(...params) as Tuple[];
   }
 
   /**
