@@ -6,15 +6,20 @@
  */
 export const FINDINGS: Record<string, string> = {
   'console-pages': [
-    'Every list is one index range (see the query plans in the section) and the overview and agents pages add up daily figures, not',
-    "results. A miss on a page with per-rule detail (conversations, API) is mostly rendering: JSON.parse of each result's rules and",
-    'building the page; the API splices the stored rules JSON into its answer instead. On a machine shared with other work the p95 moves',
-    'with the load: compare with `npx tsx bench/console.ts` on a quiet machine, and profile the service with node --cpu-prof.',
+    'Every list is one index range (see the query plans in the section; "failed rule X" for one agent walks the agent\'s results) and the',
+    'overview and agents pages add up daily figures, not results. The slowest page is the API at 1,000 results per page (~5 MB, each',
+    "result with its stored rules and, in this database, nine reviewers' verdicts): profiled on the service (node --cpu-prof), its ~40 ms",
+    'of work is reading the rows (~8 ms, as arrays), the 9,000 verdicts (~10 ms) and encoding the heads (~15 ms); the stored rules are',
+    'copied in as bytes and the page goes out in pieces of 100 while the next are made. The rest is moving 5 MB to the client, and garbage',
+    'collection, which sets the p95. On a machine shared with other work the p95 moves with the load: compare with',
+    '`npx tsx bench/console.ts` on a quiet machine, and profile the service with `--profile DIR`.',
   ].join('\n'),
   rescore: [
-    'The backtest is the rubric engine on 20,000 ten-minute calls (~150 turns, 9 native rules: ~3,000 calls/s per core on a quiet machine,',
-    'see the Scoring section) on two worker threads, plus reading and inflating the transcripts (gzip, ~10 % of the time). A miss on a',
-    'loaded machine is the engine getting less than two cores; a miss on a quiet one means the engine or the reading got slower.',
+    'The backtest reads each result (SQLite, ~15 us), inflates and parses its transcript (gzip and JSON.parse, ~60 us for ~15 KB) and',
+    'runs the changed rules (the greeting alone: a few us) or every rule (scoreOutcomes, ~120 us) on it, on this thread and a worker that',
+    "claim 500-result shares in turn. From source (tsx) a worker spends ~0.35 s of its own CPU and ~1 s of its loader thread's before",
+    'it scores anything; compiled, a fraction of that. A miss on a loaded machine is the two threads getting less than two cores (compare',
+    'the CPU per thread with the wall time); a miss on a quiet one means the engine or the reading got slower: profile with node --cpu-prof.',
   ].join('\n'),
   scoring: [
     'Both sides are dominated by the same work, four regex scans over the joined text (~3.5 us per scan per 6 KB here); ours adds the evidence',
