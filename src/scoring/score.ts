@@ -197,12 +197,17 @@ interface JoinedTurns {
 
 /** Which turns a finder searches, and how to say so; memoized per transcript (rules share windows). */
 function eligibleTurns(finder: Finder, ctx: TranscriptContext): Eligible {
+  const mine = ctx.byFinder.get(finder) as Eligible | undefined;
+  if (mine) return mine;
   const w: Window | undefined = finder.within;
   const key = w
     ? `turns:${finder.speaker}:${w.firstSeconds}:${w.lastSeconds}:${w.firstTurns}:${w.lastTurns}`
     : `turns:${finder.speaker}`;
   const memo = ctx.memo.get(key) as Eligible | undefined;
-  if (memo) return memo;
+  if (memo) {
+    ctx.byFinder.set(finder, memo);
+    return memo;
+  }
   const n = ctx.lines.length;
   let from = 0;
   let to = n; // exclusive
@@ -232,6 +237,7 @@ function eligibleTurns(finder: Finder, ctx: TranscriptContext): Eligible {
   const who = finder.speaker === 'any' ? 'any speaker' : `${finder.speaker} turns`;
   const eligible: Eligible = { turns, where: `${who} ${place}` };
   ctx.memo.set(key, eligible);
+  ctx.byFinder.set(finder, eligible);
   return eligible;
 }
 

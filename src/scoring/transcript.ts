@@ -164,8 +164,14 @@ export function normalizeSpeaker(raw: string): Speaker {
 }
 
 /** Lower case, accents removed, curly apostrophes straightened, whitespace runs made one space. */
+// What keeps a line off the fast path of foldText: anything not ASCII, whitespace other than the
+// space, or two spaces (in ASCII text, that is exactly "not ASCII, or \s\s, or [\t\n\r\f\v]"), in
+// one pass over the line.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range starts at U+0000
+const NOT_PLAIN = /[^\u0000-\u007f]|[\t\n\v\f\r]| {2}/;
+
 export function foldText(line: string): FoldedText {
-  if (isAscii(line) && !/\s\s|[\t\n\r\f\v]/.test(line)) return { text: line.toLowerCase(), map: null };
+  if (!NOT_PLAIN.test(line)) return { text: line.toLowerCase(), map: null };
   let out = '';
   const map: number[] = [];
   let lastSpace = false;
@@ -227,6 +233,8 @@ export class TranscriptContext {
   private ascii: (boolean | undefined)[];
   /** Per-rule memo, e.g. the first occurrence a `before:` reference needs. */
   readonly memo = new Map<string, unknown>();
+  /** Per-finder memo (a rubric's finders are objects compiled once), e.g. its eligible turns. */
+  readonly byFinder = new Map<object, unknown>();
 
   constructor(lines: readonly TranscriptLine[]) {
     this.lines = lines;
