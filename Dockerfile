@@ -21,9 +21,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
-# Compile to dist/, then drop the dev dependencies (typescript, tsx, esbuild, vitest, ...): the
-# runtime stage copies node_modules from here.
+# Compile to dist/ (and bundle `qm score`, scripts/bundle-score.mjs), then drop the dev dependencies
+# (typescript, tsx, esbuild, vitest, ...): the runtime stage copies node_modules from here.
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 

@@ -38,6 +38,10 @@ const DEFAULT_RUBRIC = resolve(REPO_ROOT, 'rubrics/tutorial.yaml');
 const CHUNK_BYTES = 1024 * 1024;
 /** V8's young generation of each worker: three 16 MB semi-spaces (the default is 16 MB in all). */
 const YOUNG_GENERATION_MB = 48;
+/** Chunks posted to a worker ahead of its answer (see scoreJsonLines). */
+const TASKS_PER_WORKER = 2;
+/** Chunks read and not yet printed, at most: memory stays bounded whatever the file's size. */
+const MAX_CHUNKS_IN_FLIGHT = 8;
 /** Below this much input, starting worker threads costs more than it saves. */
 const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -89,6 +93,9 @@ export async function run(args: CommandArgs): Promise<void> {
       // Every parsed line is garbage a moment later: a larger young generation collects it in fewer
       // scavenges (measured: a third less CPU per conversation than with the default).
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      // A second chunk waits on each worker, so that it goes on while this thread scores a chunk of
+      // its own instead of waiting for this thread to hand it the next one.
+      tasksPerWorker: TASKS_PER_WORKER,
     });
   }
   let failed = false;
@@ -218,27 +225,35 @@ function scoreWhole(run: Run, file: string, text: string): boolean {
 }
 
 /**
- * Streams a JSON Lines file through the workers (or this thread), printing results in input order.
- * At most two chunks per worker are in flight, so memory stays bounded whatever the file's size.
+ * Streams a JSON Lines file through the workers and this thread, printing results in input order.
+ * Each chunk goes to a started worker with room for it (two chunks each: one it scores, one waiting),
+ * else this thread scores it; results are printed as soon as every earlier one is, and this thread
+ * waits only when MAX_CHUNKS_IN_FLIGHT chunks are read and not printed.
  */
 async function scoreJsonLines(run: Run, file: string, handle: FileHandle, first: Chunk): Promise<boolean> {
   const base = fileBaseName(file);
-  const maxInFlight = run.pool ? run.pool.size * 2 + 1 : 1;
-  const inFlight: { result: Promise<BatchResult>; firstLine: number }[] = [];
+  const inFlight: InFlight[] = [];
   /** Buffers the workers handed back, to read the next chunks into. */
   const spare: Buffer[] = [];
   let ok = true;
   let line = 1;
   /** First line not printed yet, for the message when the rest cannot be scored. */
   let printedTo = 1;
-  const printNext = async () => {
-    const result = await inFlight[0]!.result;
+  const print = (result: BatchResult) => {
     inFlight.shift();
     printedTo = inFlight[0]?.firstLine ?? line;
     for (const error of result.errors) process.stderr.write(`${error}\n`);
     if (result.errors.length > 0) ok = false;
     if (result.out.length > 0) process.stdout.write(result.out);
     spare.push(Buffer.from(result.input.buffer));
+  };
+  /** Prints the results at the head that are done, without waiting; throws a worker's failure. */
+  const printDone = () => {
+    while (inFlight[0]?.settled) {
+      const head = inFlight[0];
+      if (head.error) throw head.error;
+      print(head.value!);
+    }
   };
   try {
     let chunk: Chunk | null = first;
@@ -253,29 +268,58 @@ async function scoreJsonLines(run: Run, file: string, handle: FileHandle, first:
       };
       // Counted first: running the request on a worker moves (detaches) its bytes.
       line += countNewlines(chunk.bytes);
-      // To a free worker thread, or done here: this thread has a core of its own too, and while it
-      // scores a chunk the workers go on with theirs.
-      const toWorker = run.pool !== null && run.pool.idle > 0;
-      inFlight.push({
-        firstLine: request.firstLine,
-        result: toWorker
-          ? run.pool!.run(request, [chunk.bytes.buffer as ArrayBuffer])
-          : Promise.resolve(scoreBatch(run.rubric, request)),
-      });
-      if (inFlight.length >= maxInFlight) await printNext();
+      // To a started worker with room, or done here: this thread has a core of its own too.
+      if (run.pool !== null && run.pool.idle > 0) {
+        const entry: InFlight = { firstLine: request.firstLine, settled: false };
+        entry.done = run.pool.run(request, [chunk.bytes.buffer as ArrayBuffer]).then(
+          (value) => {
+            entry.value = value;
+            entry.settled = true;
+          },
+          (error: Error) => {
+            entry.error = error;
+            entry.settled = true;
+          },
+        );
+        inFlight.push(entry);
+      } else {
+        inFlight.push({
+          firstLine: request.firstLine,
+          settled: true,
+          value: scoreBatch(run.rubric, request),
+        });
+      }
+      printDone();
+      while (inFlight.length >= MAX_CHUNKS_IN_FLIGHT) {
+        await inFlight[0]!.done;
+        printDone();
+      }
       // A last chunk with nothing in it (the file ended with a newline) is no task.
       const next: Chunk | null = chunk.eof ? null : await readChunk(handle, chunk.tail, spare);
       chunk = next && (next.bytes.length > 0 || !next.eof) ? next : null;
+      printDone();
     }
-    while (inFlight.length > 0) await printNext();
+    while (inFlight.length > 0) {
+      await inFlight[0]!.done;
+      printDone();
+    }
     return ok;
   } catch (error) {
     // A worker thread that died, or the file became unreadable: the rest of this file is not scored.
-    for (const pending of inFlight) pending.result.catch(() => undefined);
     const reason = (error as Error).message.split('\n')[0];
     process.stderr.write(`${file}: not scored from line ${printedTo} on: ${reason}\n`);
     return false;
   }
+}
+
+/** A chunk read and not printed yet: its result, once the thread that scores it has answered. */
+interface InFlight {
+  firstLine: number;
+  settled: boolean;
+  /** Resolves (never rejects) when settled; absent for a chunk scored on this thread. */
+  done?: Promise<void>;
+  value?: BatchResult;
+  error?: Error;
 }
 
 function countNewlines(bytes: Buffer): number {

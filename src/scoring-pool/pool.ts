@@ -16,7 +16,10 @@ export interface WorkerPool<Req, Res> {
   /** Runs `request` on the first free worker; `transfer` moves ArrayBuffers instead of copying them. */
   run(request: Req, transfer?: readonly Transferable[]): Promise<Res>;
   readonly size: number;
-  /** Workers free for a task right now (none queued for them). */
+  /**
+   * Tasks that would start or wait on a started worker right now, none queued in the pool: workers
+   * still loading their code count for none (a caller that can do the work itself does it meanwhile).
+   */
   readonly idle: number;
   /** Fails queued tasks, stops the workers (a running task is abandoned) and resolves when they are gone. */
   close(): Promise<void>;
@@ -32,6 +35,12 @@ export interface PoolOptions {
   name: string;
   /** V8 heap limits of each worker (e.g. a larger young generation for allocation-heavy work). */
   resourceLimits?: ResourceLimits;
+  /**
+   * Tasks posted to one worker before it answers (default 1). More keeps a worker busy while the
+   * thread that feeds it is itself busy, at the price of a task waiting behind a long one on that
+   * worker while another may be free: for batch work, not for the service's jobs.
+   */
+  tasksPerWorker?: number;
 }
 
 /** The pool size the service uses: every core but the one the main thread needs, at least one. */
@@ -48,7 +57,11 @@ export function moduleNextTo(callerUrl: string, name: string): URL {
   return new URL(`./${name}${ext}`, callerUrl);
 }
 
-type Message = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+type Message =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: string }
+  /** Sent once by serveTasks, when the worker's code is loaded and it takes tasks. */
+  | { ready: true };
 
 interface Task {
   id: number;
@@ -60,7 +73,10 @@ interface Task {
 
 interface Slot {
   worker: Worker;
-  task: Task | undefined;
+  /** Posted to the worker, not answered yet, in the order posted (a worker answers in that order). */
+  tasks: Task[];
+  /** Set once the worker's code is loaded (its first message). */
+  ready: boolean;
   /** Set once the worker has answered a task: a worker that dies before that failed to start. */
   started: boolean;
 }
@@ -70,6 +86,7 @@ const MAX_START_FAILURES = 3;
 
 export function createWorkerPool<Req, Res>(options: PoolOptions): WorkerPool<Req, Res> {
   const size = Math.max(1, Math.floor(options.size));
+  const depth = Math.max(1, Math.floor(options.tasksPerWorker ?? 1));
   const queue: Task[] = [];
   const slots = new Set<Slot>();
   let nextId = 1;
@@ -85,17 +102,21 @@ export function createWorkerPool<Req, Res>(options: PoolOptions): WorkerPool<Req
       eval: eval_,
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
-    const slot: Slot = { worker, task: undefined, started: false };
+    const slot: Slot = { worker, tasks: [], ready: false, started: false };
     slots.add(slot);
     // Idle workers must not keep a finished command alive; a busy one must (its caller waits on it).
     worker.unref();
     worker.on('message', (message: Message) => {
-      const task = slot.task;
+      if ('ready' in message) {
+        slot.ready = true;
+        return;
+      }
+      const task = slot.tasks[0];
       if (!task || task.id !== message.id) return;
-      slot.task = undefined;
+      slot.tasks.shift();
       slot.started = true;
       startFailures = 0;
-      worker.unref();
+      if (slot.tasks.length === 0) worker.unref();
       if (message.ok) task.resolve(message.value);
       else task.reject(new Error(message.error));
       dispatch();
@@ -108,7 +129,7 @@ export function createWorkerPool<Req, Res>(options: PoolOptions): WorkerPool<Req
       slots.delete(slot);
       if (closed) return;
       const reason = failure?.message ?? `exited with code ${code}`;
-      slot.task?.reject(new Error(`${options.name}: worker thread died: ${reason}`));
+      for (const task of slot.tasks) task.reject(new Error(`${options.name}: worker thread died: ${reason}`));
       if (!slot.started && ++startFailures >= MAX_START_FAILURES) {
         broken = new Error(`${options.name}: worker threads cannot start: ${reason}`);
         for (const task of queue.splice(0)) task.reject(broken);
@@ -119,14 +140,21 @@ export function createWorkerPool<Req, Res>(options: PoolOptions): WorkerPool<Req
     });
   }
 
+  /**
+   * Posts queued tasks to the workers with the fewest unanswered, up to `depth` each; among those,
+   * to started workers first (a task posted to one still loading waits for its code).
+   */
   function dispatch(): void {
-    for (const slot of slots) {
-      if (queue.length === 0) return;
-      if (slot.task) continue;
-      const task = queue.shift()!;
-      slot.task = task;
-      slot.worker.ref();
-      slot.worker.postMessage({ id: task.id, request: task.request }, task.transfer);
+    const ordered = [...slots].sort((a, b) => Number(b.ready) - Number(a.ready));
+    for (let load = 0; load < depth; load++) {
+      for (const slot of ordered) {
+        if (queue.length === 0) return;
+        if (slot.tasks.length !== load) continue;
+        const task = queue.shift()!;
+        slot.tasks.push(task);
+        slot.worker.ref();
+        slot.worker.postMessage({ id: task.id, request: task.request }, task.transfer);
+      }
     }
   }
 
@@ -136,7 +164,7 @@ export function createWorkerPool<Req, Res>(options: PoolOptions): WorkerPool<Req
     size,
     get idle() {
       let free = 0;
-      for (const slot of slots) if (!slot.task) free++;
+      for (const slot of slots) if (slot.ready) free += depth - slot.tasks.length;
       return Math.max(0, free - queue.length);
     },
     run(request, transfer = []) {
@@ -153,7 +181,7 @@ export function createWorkerPool<Req, Res>(options: PoolOptions): WorkerPool<Req
       const error = new Error(`${options.name}: the pool is closed`);
       for (const task of queue.splice(0)) task.reject(error);
       const running = [...slots];
-      for (const slot of running) slot.task?.reject(error);
+      for (const slot of running) for (const task of slot.tasks) task.reject(error);
       await Promise.all(running.map((slot) => slot.worker.terminate()));
     },
   };
@@ -183,6 +211,7 @@ export function serveTasks<Req, Res>(
 ): void {
   const port = parentPort;
   if (!port) throw new Error('serveTasks must run in a worker thread');
+  port.postMessage({ ready: true } satisfies Message);
   port.on('message', ({ id, request }: { id: number; request: Req }) => {
     let reply: Message;
     let moved: Transferable[] = [];

@@ -3,7 +3,7 @@
  * them, a bare list of lines, or JSON Lines of conversations. Pure: the caller reads the file. Bad
  * entries come back as errors naming the file and line.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { transcriptLineSchema } from './schema.js';
 import type { TranscriptLine } from './types.js';
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { compilePattern, MAX_AUTOMATON_STATES, type Matcher, PatternError, tooSlow } from './regex/index.js';
 import {
   type ConditionInput,

@@ -2,7 +2,7 @@
  * The rubric file formats, as zod schemas: the tutorial's map of rules, and the service's native format.
  * Messages are written for a QA manager reading one line per problem; parseRubric adds file and rule.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const positiveNumber = z
   .number({ error: 'must be a positive number' })

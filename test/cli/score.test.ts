@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatScored } from '../../src/cli/score-output.js';
 import { EMPTY_TRANSCRIPT, parseRubric, scoreTranscript } from '../../src/scoring/index.js';
-import { runQm } from '../support/process.js';
+import { buildProduction, minimalEnv, runQm } from '../support/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -150,65 +151,93 @@ describe('npm run score: what a rubric author trips on (issue 9)', () => {
   });
 });
 
+/**
+ * Over the 8 MB past which the command uses worker threads, in 1 MB chunks: lines cross chunks. Its
+ * file (big.jsonl), what the command must print for it, scoring each line in turn, and the errors.
+ */
+function bigFile(): { text: string; expected: string; rubricPath: string } {
+  const rubricPath = join(ROOT, 'rubrics/example.yaml');
+  const rubric = parseRubric(readFileSync(rubricPath, 'utf8'), 'rubrics/example.yaml');
+  if (!rubric.ok) throw new Error('example rubric');
+  const filler = 'I can see the last payment we received was in February, let me check. '.repeat(2);
+  const lines: string[] = [];
+  const expected: string[] = [];
+  const bad = new Map([
+    [3, 'not valid JSON'],
+    [350, '`transcript` is required'],
+    [700, 'transcript line 1 has no "text"'],
+  ]);
+  for (let n = 1; lines.length < 1_000; n++) {
+    if (bad.has(n)) {
+      lines.push(
+        n === 3 ? '{oops' : n === 350 ? '{"id": "x"}' : JSON.stringify({ transcript: [{ role: 'x' }] }),
+      );
+      continue;
+    }
+    if (n % 97 === 0) {
+      lines.push('');
+      continue;
+    }
+    const transcript = [
+      {
+        speaker: 'AGENT',
+        text: n % 3 ? 'Good morning, this call may be recorded.' : 'Hi.',
+        timestamp: '00:00:01',
+      },
+      ...Array.from({ length: 60 }, (_, i) => ({
+        speaker: i % 2 ? 'CUSTOMER' : 'AGENT',
+        text: `${filler}${n}-${i}`,
+        timestamp: `00:${String(Math.floor(i / 30)).padStart(2, '0')}:${String((i * 2) % 60).padStart(2, '0')}`,
+      })),
+      { speaker: 'AGENT', text: n % 5 ? 'Thank you for your time.' : 'Bye.', timestamp: '00:09:00' },
+    ];
+    const withId = n % 10 !== 0;
+    lines.push(JSON.stringify(withId ? { id: `c${n}`, transcript } : { transcript }));
+    const id = withId ? `c${n}` : `big:${n}`;
+    expected.push(
+      formatScored('json', rubric.rubric, id, 'big.jsonl', scoreTranscript(rubric.rubric, transcript), 120),
+    );
+  }
+  const text = `${lines.join('\n')}\n`;
+  expect(text.length).toBeGreaterThan(9 * 1024 * 1024);
+  return { text, expected: expected.join(''), rubricPath };
+}
+
+function expectBigFileResult(r: { code: number | null; stdout: string; stderr: string }, expected: string) {
+  expect(r.stderr.trim().split('\n')).toEqual([
+    expect.stringMatching(/^big\.jsonl:3: not valid JSON/),
+    'big.jsonl:350: `transcript` is required',
+    expect.stringMatching(/^big\.jsonl:700: transcript line 1 has no "text"/),
+  ]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe(expected);
+}
+
 describe('npm run score: large JSON Lines files on worker threads', () => {
   it('prints exactly what scoring each line in turn prints, in input order, with bad lines named by line', {
     timeout: 180_000,
   }, () => {
-    // Over the 8 MB past which the command uses worker threads, in 4 MB chunks: lines cross chunks.
-    const rubric = parseRubric(
-      readFileSync(join(ROOT, 'rubrics/example.yaml'), 'utf8'),
-      'rubrics/example.yaml',
-    );
-    if (!rubric.ok) throw new Error('example rubric');
-    const filler = 'I can see the last payment we received was in February, let me check. '.repeat(2);
-    const lines: string[] = [];
-    const expected: string[] = [];
-    const bad = new Map([
-      [3, 'not valid JSON'],
-      [350, '`transcript` is required'],
-      [700, 'transcript line 1 has no "text"'],
-    ]);
-    for (let n = 1; lines.length < 1_000; n++) {
-      if (bad.has(n)) {
-        lines.push(
-          n === 3 ? '{oops' : n === 350 ? '{"id": "x"}' : JSON.stringify({ transcript: [{ role: 'x' }] }),
-        );
-        continue;
-      }
-      if (n % 97 === 0) {
-        lines.push('');
-        continue;
-      }
-      const transcript = [
-        {
-          speaker: 'AGENT',
-          text: n % 3 ? 'Good morning, this call may be recorded.' : 'Hi.',
-          timestamp: '00:00:01',
-        },
-        ...Array.from({ length: 60 }, (_, i) => ({
-          speaker: i % 2 ? 'CUSTOMER' : 'AGENT',
-          text: `${filler}${n}-${i}`,
-          timestamp: `00:${String(Math.floor(i / 30)).padStart(2, '0')}:${String((i * 2) % 60).padStart(2, '0')}`,
-        })),
-        { speaker: 'AGENT', text: n % 5 ? 'Thank you for your time.' : 'Bye.', timestamp: '00:09:00' },
-      ];
-      const withId = n % 10 !== 0;
-      lines.push(JSON.stringify(withId ? { id: `c${n}`, transcript } : { transcript }));
-      const id = withId ? `c${n}` : `big:${n}`;
-      expected.push(
-        formatScored('json', rubric.rubric, id, 'big.jsonl', scoreTranscript(rubric.rubric, transcript), 120),
-      );
-    }
-    const text = `${lines.join('\n')}\n`;
-    expect(text.length).toBeGreaterThan(9 * 1024 * 1024);
+    const { text, expected, rubricPath } = bigFile();
     const dir = tmp({ 'big.jsonl': text });
-    const r = run(['--rubric', join(ROOT, 'rubrics/example.yaml'), 'big.jsonl'], dir);
-    expect(r.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^big\.jsonl:3: not valid JSON/),
-      'big.jsonl:350: `transcript` is required',
-      expect.stringMatching(/^big\.jsonl:700: transcript line 1 has no "text"/),
-    ]);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe(expected.join(''));
+    expectBigFileResult(run(['--rubric', rubricPath, 'big.jsonl'], dir), expected);
+  });
+
+  it('prints the same from the build as shipped (`qm score` and its worker bundled into one file each)', {
+    timeout: 180_000,
+  }, () => {
+    const { text, expected, rubricPath } = bigFile();
+    const dir = tmp({ 'big.jsonl': text });
+    const app = buildProduction();
+    const r = spawnSync(
+      process.execPath,
+      [join(app, 'dist/cli/qm.js'), 'score', '--rubric', rubricPath, 'big.jsonl'],
+      { cwd: dir, encoding: 'utf8', env: minimalEnv({}), maxBuffer: 256 * 1024 * 1024 },
+    );
+    expectBigFileResult({ code: r.status, stdout: r.stdout, stderr: r.stderr }, expected);
+    // The bundle is what ran: one file each, with zod and yaml inside, no import of them at run time.
+    for (const name of ['score.js', 'score-worker.js']) {
+      const code = readFileSync(join(app, 'dist/cli', name), 'utf8');
+      expect(code, name).not.toMatch(/from\s*["'](zod|yaml)["']|from\s*["']\.\.?\//);
+    }
   });
 });

@@ -12,12 +12,13 @@ afterAll(async () => {
 
 describe('the worker pool', () => {
   type Request = { do: 'echo' | 'throw' | 'die' | 'spin'; value?: number };
-  function testPool(size: number): WorkerPool<Request, number> {
+  function testPool(size: number, tasksPerWorker?: number): WorkerPool<Request, number> {
     const p = createWorkerPool<Request, number>({
       entry: new URL('../support/pool-test-worker.ts', import.meta.url),
       workerData: null,
       size,
       name: 'test pool',
+      ...(tasksPerWorker ? { tasksPerWorker } : {}),
     });
     closers.push(() => p.close());
     return p;
@@ -46,4 +47,38 @@ describe('the worker pool', () => {
     await queued;
     await expect(p.run({ do: 'echo' })).rejects.toThrow('the pool is closed');
   });
+
+  it('counts as idle only the places on started workers, and posts up to tasksPerWorker tasks to each', async () => {
+    const p = testPool(1, 2);
+    // Still loading its code: a caller that can do the work itself should, so nothing is idle yet.
+    expect(p.idle).toBe(0);
+    await waitUntil(() => p.idle === 2);
+    const spinning = p.run({ do: 'spin', value: 300 });
+    expect(p.idle).toBe(1);
+    const waiting = p.run({ do: 'echo', value: 2 });
+    expect(p.idle).toBe(0);
+    // A third waits in the pool, not on the worker, and idle says so.
+    const queued = p.run({ do: 'echo', value: 3 });
+    expect(p.idle).toBe(0);
+    expect(await Promise.all([spinning, waiting, queued])).toEqual([300, 2, 3]);
+    expect(p.idle).toBe(2);
+  });
+
+  it('fails every task posted to a worker that dies, and goes on with a new one', async () => {
+    const p = testPool(1, 2);
+    await waitUntil(() => p.idle === 2);
+    const dying = p.run({ do: 'die' });
+    const behind = p.run({ do: 'echo', value: 1 });
+    await expect(dying).rejects.toThrow('test pool: worker thread died: exited with code 7');
+    await expect(behind).rejects.toThrow('test pool: worker thread died: exited with code 7');
+    expect(await p.run({ do: 'echo', value: 4 })).toBe(4);
+  });
 });
+
+async function waitUntil(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -194,6 +194,11 @@ export function buildProduction(): string {
   for (const entry of ['package.json', 'drizzle', 'rubrics', 'node_modules']) {
     symlinkSync(join(REPO_ROOT, entry), join(dir, entry));
   }
+  // The rest of `npm run build` (its node_modules linked first): `qm score` and its worker threads
+  // bundled into one file each.
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/bundle-score.mjs'), join(dir, 'dist')], {
+    stdio: 'pipe',
+  });
   production = dir;
   return dir;
 }
