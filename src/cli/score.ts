@@ -233,8 +233,10 @@ function scoreWhole(run: Run, file: string, text: string): boolean {
 async function scoreJsonLines(run: Run, file: string, handle: FileHandle, first: Chunk): Promise<boolean> {
   const base = fileBaseName(file);
   const inFlight: InFlight[] = [];
-  /** Buffers the workers handed back, to read the next chunks into. */
+  /** Buffers of chunks printed, to read the next chunks into. */
   const spare: Buffer[] = [];
+  /** Buffers of output printed, for the next chunks' output (see BatchRequest.output). */
+  const spareOutput: ArrayBuffer[] = [];
   let ok = true;
   let line = 1;
   /** First line not printed yet, for the message when the rest cannot be scored. */
@@ -246,6 +248,9 @@ async function scoreJsonLines(run: Run, file: string, handle: FileHandle, first:
     if (result.errors.length > 0) ok = false;
     if (result.out.length > 0) process.stdout.write(result.out);
     spare.push(Buffer.from(result.input.buffer));
+    // Reused only once written: stdout to a file or pipe writes at once, but a stream that queued
+    // the bytes still holds them.
+    if (process.stdout.writableLength === 0) spareOutput.push(result.out.buffer as ArrayBuffer);
   };
   /** Prints the results at the head that are done, without waiting; throws a worker's failure. */
   const printDone = () => {
@@ -266,12 +271,15 @@ async function scoreJsonLines(run: Run, file: string, handle: FileHandle, first:
         format: run.format,
         width: run.width,
       };
+      const output = spareOutput.pop();
+      if (output) request.output = output;
       // Counted first: running the request on a worker moves (detaches) its bytes.
       line += countNewlines(chunk.bytes);
       // To a started worker with room, or done here: this thread has a core of its own too.
       if (run.pool !== null && run.pool.idle > 0) {
         const entry: InFlight = { firstLine: request.firstLine, settled: false };
-        entry.done = run.pool.run(request, [chunk.bytes.buffer as ArrayBuffer]).then(
+        const moved = [chunk.bytes.buffer as ArrayBuffer, ...(output ? [output] : [])];
+        entry.done = run.pool.run(request, moved).then(
           (value) => {
             entry.value = value;
             entry.settled = true;
