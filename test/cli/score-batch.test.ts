@@ -1,0 +1,59 @@
+/**
+ * scoreBatch, the unit of work of `npm run score` on large files: output written into memory handed
+ * back by earlier batches, grown when it does not fit, byte for byte what formatting each line prints.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { type BatchRequest, scoreBatch } from '../../src/cli/score-batch.js';
+import { formatScored } from '../../src/cli/score-output.js';
+import { parseRubric, scoreTranscript } from '../../src/scoring/index.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const parsed = parseRubric(readFileSync(join(ROOT, 'rubrics/tutorial.yaml'), 'utf8'), 'tutorial.yaml');
+if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+const rubric = parsed.rubric;
+
+// Ids and text with two- and three-byte characters and a surrogate pair: a piece that does not fit
+// must never be cut inside a character.
+const calls = ['café-1', 'naïve-€-2', 'emoji-😀-3', 'plain-4'].map((id, i) => ({
+  id,
+  transcript: [{ speaker: 'AGENT', text: `Hello ${'é😀'.repeat(i * 40)} have a great day`, timestamp: '' }],
+}));
+const input = Buffer.from(`${calls.map((c) => JSON.stringify(c)).join('\n')}\n`);
+const expected = calls
+  .map((c) => formatScored('json', rubric, c.id, 'x.jsonl', scoreTranscript(rubric, c.transcript), 120))
+  .join('');
+
+function request(output?: ArrayBuffer): BatchRequest {
+  return {
+    bytes: new Uint8Array(input),
+    file: 'x.jsonl',
+    base: 'x',
+    firstLine: 1,
+    format: 'json',
+    width: 120,
+    ...(output ? { output } : {}),
+  };
+}
+
+describe('scoreBatch', () => {
+  it('writes into the memory it is given when the output fits', () => {
+    const memory = new ArrayBuffer(64 * 1024);
+    const result = scoreBatch(rubric, request(memory));
+    expect(result.out.buffer).toBe(memory);
+    expect(Buffer.from(result.out).toString('utf8')).toBe(expected);
+  });
+
+  it('grows memory too small for the output, cutting no character in two', () => {
+    for (const size of [1, 7, 100, 1_000]) {
+      const result = scoreBatch(rubric, request(new ArrayBuffer(size)));
+      expect(Buffer.from(result.out).toString('utf8'), `${size} bytes`).toBe(expected);
+    }
+  });
+
+  it('allocates memory of its own when given none', () => {
+    expect(Buffer.from(scoreBatch(rubric, request()).out).toString('utf8')).toBe(expected);
+  });
+});
