@@ -1,12 +1,14 @@
 // @ts-check
 /**
- * Step of `npm run build`, after tsc: rewrites DIST/cli/score.js and DIST/cli/score-worker.js (the
- * code of `qm score` and of its worker threads) as one file each, with zod and yaml inside.
+ * Step of `npm run build`, after tsc: rewrites DIST/cli/score-files.js and DIST/cli/score-worker.js
+ * (the work of `qm score` and of its worker threads) as one file each, with zod, yaml and the rubric
+ * engine inside. DIST/cli/score.js, which starts the workers before it loads score-files.js, stays
+ * as tsc wrote it (it needs nothing but Node and the worker pool).
  *
  * Why: `qm score` is a command people wait on, and loading it module by module (about 180 files of
  * zod, yaml and our own, each resolved, read and compiled on its own) cost ~0.2 s of CPU before the
- * first line was read, in the main thread and again in every worker thread. One file each costs a
- * third of that (docs in BENCHMARKS.md, "Scoring"). The other commands and the service are unchanged.
+ * first line was read, in the main thread and again in every worker thread; one file each costs
+ * about half of that (BENCHMARKS.md, "Scoring"). The other commands and the service are unchanged.
  *
  * usage: node scripts/bundle-score.mjs [DIST]   (default: dist)
  */
@@ -14,7 +16,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const dist = process.argv[2] ?? 'dist';
-const entries = ['score', 'score-worker'].map((name) => join(dist, 'cli', `${name}.js`));
+const entries = ['score-files', 'score-worker'].map((name) => join(dist, 'cli', `${name}.js`));
 
 await build({
   entryPoints: entries,

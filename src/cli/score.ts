@@ -3,52 +3,29 @@
  * network. Exit code 0 when every file scored, 1 when some file or line could not be read, 2 on a usage
  * error or an invalid rubric.
  *
- * Large JSON Lines files are read in chunks of whole lines, each parsed and scored by a free worker
- * thread or, when none is free, by this one, and printed in input order: parsing and scoring use every
- * core, reading and writing overlap them, and memory stays bounded by the chunks in flight. Everything
- * else (a single conversation, an array of them, small inputs) is read whole and scored on this
- * thread, as before.
+ * This module starts the work: it reads the rubric's text, starts the worker threads when the input
+ * is large (./score-files.ts says how they share it), and only then loads the rubric engine and the
+ * rest of the command (./score-files.ts), so that a worker thread loads its code while this one loads
+ * its own: both are bundled into one file each by `npm run build` (scripts/bundle-score.mjs).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  fileBaseName,
-  isEmptyTranscript,
-  parseConversations,
-  parseRubric,
-  parsesAsJson,
-  type Rubric,
-  scoreTranscript,
-} from '../scoring/index.js';
-import { createWorkerPool, moduleNextTo, type WorkerPool } from '../scoring-pool/pool.js';
+import { createWorkerPool, moduleNextTo } from '../scoring-pool/pool.js';
 import type { CommandArgs } from './commands.js';
-import { type BatchRequest, type BatchResult, scoreBatch } from './score-batch.js';
-import { formatScored, formatSkipped, type OutputFormat } from './score-output.js';
+import type { BatchRequest, BatchResult } from './score-batch.js';
+import type { OutputFormat } from './score-output.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEFAULT_RUBRIC = resolve(REPO_ROOT, 'rubrics/tutorial.yaml');
 
-/**
- * Bytes read at a time from a JSON Lines file: one task (~65 ten-minute calls). Small enough that the
- * chunks in flight stay in memory already touched (4 MB chunks cost a third more page faults).
- */
-const CHUNK_BYTES = 1024 * 1024;
 /** V8's young generation of each worker: three 16 MB semi-spaces (the default is 16 MB in all). */
 const YOUNG_GENERATION_MB = 48;
-/** Chunks posted to a worker ahead of its answer (see scoreJsonLines). */
+/** Chunks posted to a worker ahead of its answer (see ./score-files.ts). */
 const TASKS_PER_WORKER = 2;
-/** Chunks read and not yet printed, at most: memory stays bounded whatever the file's size. */
-const MAX_CHUNKS_IN_FLIGHT = 8;
 /** Below this much input, starting worker threads costs more than it saves. */
 const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
-
-function fail(lines: string[], code: number): void {
-  for (const line of lines) process.stderr.write(`${line}\n`);
-  process.exitCode = code;
-}
 
 /** Flags, their values and the file count are checked by the dispatcher (./commands.ts). */
 export async function run(args: CommandArgs): Promise<void> {
@@ -63,57 +40,44 @@ export async function run(args: CommandArgs): Promise<void> {
   try {
     rubricText = readFileSync(rubricPath, 'utf8');
   } catch (e) {
-    fail(
-      [
-        `${rubricPath}: cannot read the rubric (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-      ],
-      2,
-    );
+    const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    process.stderr.write(`${rubricPath}: cannot read the rubric (${reason})\n`);
+    process.exitCode = 2;
     return;
   }
-  const parsed = parseRubric(rubricText, rubricPath);
-  if (!parsed.ok) {
-    fail(parsed.errors, 2);
-    return;
-  }
-  const job: Run = {
-    rubric: parsed.rubric,
-    format,
-    width: Math.max(60, process.stdout.columns ?? 120),
-    pool: null,
-  };
-  if (totalSize(args.positionals) >= PARALLEL_MIN_BYTES && availableParallelism() > 1) {
-    job.pool = createWorkerPool<BatchRequest, BatchResult>({
-      entry: moduleNextTo(import.meta.url, 'score-worker'),
-      workerData: { text: rubricText, path: rubricPath },
-      // This thread scores too (see scoreJsonLines): one worker per other core. Fewer threads, less
-      // memory and fewer warm-ups than one worker per core, for the same cores kept busy.
-      size: availableParallelism() - 1,
-      name: 'qm score',
-      // Every parsed line is garbage a moment later: a larger young generation collects it in fewer
-      // scavenges (measured: a third less CPU per conversation than with the default).
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-      // A second chunk waits on each worker, so that it goes on while this thread scores a chunk of
-      // its own instead of waiting for this thread to hand it the next one.
-      tasksPerWorker: TASKS_PER_WORKER,
-    });
-  }
-  let failed = false;
+  // Started before the rubric is checked, so that the workers load while this thread does: a rubric
+  // that does not compile stops them at once (they would refuse it too), and nothing is scored.
+  const pool =
+    totalSize(args.positionals) >= PARALLEL_MIN_BYTES && availableParallelism() > 1
+      ? createWorkerPool<BatchRequest, BatchResult>({
+          entry: moduleNextTo(import.meta.url, 'score-worker'),
+          workerData: { text: rubricText, path: rubricPath },
+          // This thread scores too (see ./score-files.ts): one worker per other core. Fewer threads,
+          // less memory and fewer warm-ups than one worker per core, for the same cores kept busy.
+          size: availableParallelism() - 1,
+          name: 'qm score',
+          // Every parsed line is garbage a moment later: a larger young generation collects it in
+          // fewer scavenges (measured: a third less CPU per conversation than with the default).
+          resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+          // A second chunk waits on each worker, so that it goes on while this thread scores a chunk
+          // of its own instead of waiting for this thread to hand it the next one.
+          tasksPerWorker: TASKS_PER_WORKER,
+        })
+      : null;
   try {
-    for (const file of args.positionals) {
-      if (!(await scoreFile(job, file))) failed = true;
-    }
+    const { scoreFiles } = await import('./score-files.js');
+    const code = await scoreFiles({
+      rubricText,
+      rubricPath,
+      format,
+      width: Math.max(60, process.stdout.columns ?? 120),
+      pool,
+      files: args.positionals,
+    });
+    if (code !== 0) process.exitCode = code;
   } finally {
-    await job.pool?.close();
+    await pool?.close();
   }
-  if (failed) process.exitCode = 1;
-}
-
-interface Run {
-  rubric: Rubric;
-  format: OutputFormat;
-  width: number;
-  pool: WorkerPool<BatchRequest, BatchResult> | null;
 }
 
 function totalSize(files: string[]): number {
@@ -126,212 +90,4 @@ function totalSize(files: string[]): number {
     }
   }
   return total;
-}
-
-function cannotRead(file: string, e: unknown): false {
-  process.stderr.write(
-    `${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n`,
-  );
-  return false;
-}
-
-/** Scores one file; false when the file or some line of it could not be read. */
-async function scoreFile(run: Run, file: string): Promise<boolean> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'r');
-  } catch (e) {
-    return cannotRead(file, e);
-  }
-  try {
-    const first = await readChunk(handle, Buffer.alloc(0));
-    if (first.eof || !isJsonLines(first.bytes)) {
-      // One document (or a short file): read whole and parsed as it always was.
-      const rest = first.eof ? [] : [await readRest(handle)];
-      return scoreWhole(run, file, Buffer.concat([first.bytes, first.tail, ...rest]).toString('utf8'));
-    }
-    return await scoreJsonLines(run, file, handle, first);
-  } catch (e) {
-    return cannotRead(file, e);
-  } finally {
-    await handle.close();
-  }
-}
-
-interface Chunk {
-  /** Whole lines (ending with a newline). */
-  bytes: Buffer;
-  /** The unfinished line after them. */
-  tail: Buffer;
-  eof: boolean;
-}
-
-/**
- * Reads about CHUNK_BYTES after `carry` (an unfinished line), cut after the last newline; more when
- * a single line is longer than that (the buffer doubles, so a long line costs linear time).
- */
-async function readChunk(handle: FileHandle, carry: Buffer, spare: Buffer[] = []): Promise<Chunk> {
-  // A buffer of its own (not from Node's shared pool), so that it can be moved to a worker; not
-  // zero-filled, as every byte used is read from the file. One a worker has handed back when there
-  // is one: fresh memory costs the kernel a page fault per 4 KB (a quarter of a second per 300 MB).
-  const recycled = spare.pop();
-  let buffer =
-    recycled && recycled.length - carry.length >= CHUNK_BYTES / 2
-      ? recycled
-      : Buffer.allocUnsafeSlow(carry.length + CHUNK_BYTES);
-  carry.copy(buffer);
-  let filled = carry.length;
-  for (;;) {
-    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
-    if (bytesRead === 0) return { bytes: buffer.subarray(0, filled), tail: Buffer.alloc(0), eof: true };
-    filled += bytesRead;
-    if (filled < buffer.length) continue;
-    const cut = buffer.lastIndexOf(10, filled - 1) + 1;
-    if (cut > 0)
-      return { bytes: buffer.subarray(0, cut), tail: Buffer.from(buffer.subarray(cut, filled)), eof: false };
-    const bigger = Buffer.allocUnsafeSlow(buffer.length * 2);
-    buffer.copy(bigger);
-    buffer = bigger;
-  }
-}
-
-async function readRest(handle: FileHandle): Promise<Buffer> {
-  return handle.readFile();
-}
-
-/**
- * Whether a file starting with these whole lines is JSON Lines as parseConversations reads it: its
- * first non-blank line is a JSON value and some non-blank line follows (else the whole file may be one
- * document, e.g. pretty-printed, which only the whole text can tell).
- */
-function isJsonLines(bytes: Buffer): boolean {
-  const lines = bytes.toString('utf8').split('\n');
-  const first = lines.findIndex((l) => l.trim() !== '');
-  if (first < 0 || first === lines.length - 1) return false;
-  return parsesAsJson(lines[first]!) && lines.slice(first + 1).some((l) => l.trim() !== '');
-}
-
-function scoreWhole(run: Run, file: string, text: string): boolean {
-  const { conversations, errors } = parseConversations(text, file);
-  for (const error of errors) process.stderr.write(`${error}\n`);
-  for (const { id, transcript } of conversations) {
-    process.stdout.write(
-      isEmptyTranscript(transcript)
-        ? formatSkipped(run.format, id, file)
-        : formatScored(run.format, run.rubric, id, file, scoreTranscript(run.rubric, transcript), run.width),
-    );
-  }
-  return errors.length === 0;
-}
-
-/**
- * Streams a JSON Lines file through the workers and this thread, printing results in input order.
- * Each chunk goes to a started worker with room for it (two chunks each: one it scores, one waiting),
- * else this thread scores it; results are printed as soon as every earlier one is, and this thread
- * waits only when MAX_CHUNKS_IN_FLIGHT chunks are read and not printed.
- */
-async function scoreJsonLines(run: Run, file: string, handle: FileHandle, first: Chunk): Promise<boolean> {
-  const base = fileBaseName(file);
-  const inFlight: InFlight[] = [];
-  /** Buffers of chunks printed, to read the next chunks into. */
-  const spare: Buffer[] = [];
-  /** Buffers of output printed, for the next chunks' output (see BatchRequest.output). */
-  const spareOutput: ArrayBuffer[] = [];
-  let ok = true;
-  let line = 1;
-  /** First line not printed yet, for the message when the rest cannot be scored. */
-  let printedTo = 1;
-  const print = (result: BatchResult) => {
-    inFlight.shift();
-    printedTo = inFlight[0]?.firstLine ?? line;
-    for (const error of result.errors) process.stderr.write(`${error}\n`);
-    if (result.errors.length > 0) ok = false;
-    if (result.out.length > 0) process.stdout.write(result.out);
-    spare.push(Buffer.from(result.input.buffer));
-    // Reused only once written: stdout to a file or pipe writes at once, but a stream that queued
-    // the bytes still holds them.
-    if (process.stdout.writableLength === 0) spareOutput.push(result.out.buffer as ArrayBuffer);
-  };
-  /** Prints the results at the head that are done, without waiting; throws a worker's failure. */
-  const printDone = () => {
-    while (inFlight[0]?.settled) {
-      const head = inFlight[0];
-      if (head.error) throw head.error;
-      print(head.value!);
-    }
-  };
-  try {
-    let chunk: Chunk | null = first;
-    while (chunk) {
-      const request: BatchRequest = {
-        bytes: chunk.bytes,
-        file,
-        base,
-        firstLine: line,
-        format: run.format,
-        width: run.width,
-      };
-      const output = spareOutput.pop();
-      if (output) request.output = output;
-      // Counted first: running the request on a worker moves (detaches) its bytes.
-      line += countNewlines(chunk.bytes);
-      // To a started worker with room, or done here: this thread has a core of its own too.
-      if (run.pool !== null && run.pool.idle > 0) {
-        const entry: InFlight = { firstLine: request.firstLine, settled: false };
-        const moved = [chunk.bytes.buffer as ArrayBuffer, ...(output ? [output] : [])];
-        entry.done = run.pool.run(request, moved).then(
-          (value) => {
-            entry.value = value;
-            entry.settled = true;
-          },
-          (error: Error) => {
-            entry.error = error;
-            entry.settled = true;
-          },
-        );
-        inFlight.push(entry);
-      } else {
-        inFlight.push({
-          firstLine: request.firstLine,
-          settled: true,
-          value: scoreBatch(run.rubric, request),
-        });
-      }
-      printDone();
-      while (inFlight.length >= MAX_CHUNKS_IN_FLIGHT) {
-        await inFlight[0]!.done;
-        printDone();
-      }
-      // A last chunk with nothing in it (the file ended with a newline) is no task.
-      const next: Chunk | null = chunk.eof ? null : await readChunk(handle, chunk.tail, spare);
-      chunk = next && (next.bytes.length > 0 || !next.eof) ? next : null;
-      printDone();
-    }
-    while (inFlight.length > 0) {
-      await inFlight[0]!.done;
-      printDone();
-    }
-    return ok;
-  } catch (error) {
-    // A worker thread that died, or the file became unreadable: the rest of this file is not scored.
-    const reason = (error as Error).message.split('\n')[0];
-    process.stderr.write(`${file}: not scored from line ${printedTo} on: ${reason}\n`);
-    return false;
-  }
-}
-
-/** A chunk read and not printed yet: its result, once the thread that scores it has answered. */
-interface InFlight {
-  firstLine: number;
-  settled: boolean;
-  /** Resolves (never rejects) when settled; absent for a chunk scored on this thread. */
-  done?: Promise<void>;
-  value?: BatchResult;
-  error?: Error;
-}
-
-function countNewlines(bytes: Buffer): number {
-  let n = 0;
-  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++;
-  return n;
 }

@@ -235,7 +235,7 @@ describe('npm run score: large JSON Lines files on worker threads', () => {
     );
     expectBigFileResult({ code: r.status, stdout: r.stdout, stderr: r.stderr }, expected);
     // The bundle is what ran: one file each, with zod and yaml inside, no import of them at run time.
-    for (const name of ['score.js', 'score-worker.js']) {
+    for (const name of ['score-files.js', 'score-worker.js']) {
       const code = readFileSync(join(app, 'dist/cli', name), 'utf8');
       expect(code, name).not.toMatch(/from\s*["'](zod|yaml)["']|from\s*["']\.\.?\//);
     }
