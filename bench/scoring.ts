@@ -3,10 +3,12 @@
  * - in-process: conversations scored per second on generated 10-minute calls (~150 turns), with
  *   rubrics/example.yaml and rubrics/tutorial.yaml, against the tutorial's own Python scorer on the
  *   same transcripts (whose scores must be identical);
- * - whole process, as a user runs it: `node dist/cli/qm.js score` (`npm run score`, built first)
- *   against `python3 bench/tutorial_scorer.py --score` on 20,000 such calls, JSON Lines in and out,
- *   best of a few interleaved runs each, beside the floor (a node process that only reads and parses
- *   the input);
+ * - whole process, as a user runs it: `node dist/cli/qm.js score` (`npm run score`, built first as
+ *   `npm run build` builds it) against `python3 bench/tutorial_scorer.py --score` on 20,000 such
+ *   calls, JSON Lines in and out, best of a few interleaved runs each, beside the floor (a node
+ *   process that only reads and parses the input). Python is started as its interpreter's own path
+ *   (sys.executable), not through whatever `python3` is on the PATH: a version manager's shim (pyenv's
+ *   is a shell script) would add its own start-up to the Python side;
  * - the cost bound: the slowest pattern a rubric may contain (at the automaton's state limit, every
  *   state alive at every character) over a 100,000-character turn.
  *
@@ -31,7 +33,7 @@ import { arg, targetComment } from './lib/report.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CALLS = Number(arg('--calls', '200'));
 const WHOLE_CALLS = Number(arg('--whole-calls', '20000'));
-const RUNS = Number(arg('--runs', '3'));
+const RUNS = Number(arg('--runs', '5'));
 
 function loadRubric(path: string): Rubric {
   const parsed = parseRubric(readFileSync(path, 'utf8'), path);
@@ -220,15 +222,21 @@ function wholeProcess(dir: string, pythonRubric: string): Part {
   const input = join(dir, 'whole.jsonl');
   writeCalls(input, WHOLE_CALLS);
   const sizeMB = readFileSync(input).length / 1e6;
-  // What `npm run build` makes: the command as shipped, without transpiling at start-up.
+  // What `npm run build` makes: the command as shipped, compiled, `qm score`'s work and its worker
+  // bundled into one file each (scripts/bundle-score.mjs).
   execFileSync(
     process.execPath,
     [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: ROOT,
-      stdio: 'inherit',
-    },
+    { cwd: ROOT, stdio: 'inherit' },
   );
+  execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-score.mjs'), 'dist'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  // The interpreter itself, as `python3` resolves it here: timed without any shim in front of it.
+  const python3 = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+    encoding: 'utf8',
+  }).trim();
   const ours = join(dir, 'ours.jsonl');
   const theirs = join(dir, 'theirs.jsonl');
   const times = { node: [] as number[], python: [] as number[], floor: [] as number[] };
@@ -237,11 +245,7 @@ function wholeProcess(dir: string, pythonRubric: string): Part {
   for (let run = 0; run < RUNS; run++) {
     loads.push(loadavg()[0]!);
     times.python.push(
-      timeCommand(
-        'python3',
-        [join(ROOT, 'bench/tutorial_scorer.py'), '--score', pythonRubric, input],
-        theirs,
-      ),
+      timeCommand(python3, [join(ROOT, 'bench/tutorial_scorer.py'), '--score', pythonRubric, input], theirs),
     );
     times.node.push(
       timeCommand(
@@ -297,7 +301,7 @@ function wholeProcess(dir: string, pythonRubric: string): Part {
       '| command | best | all runs (s) |',
       '| --- | ---: | --- |',
       `| \`node dist/cli/qm.js score --rubric rubrics/tutorial.yaml FILE\` (\`npm run score\`, after \`npm run build\`) | ${s(node)} | ${all(times.node)} |`,
-      `| \`python3 bench/tutorial_scorer.py --score RUBRIC FILE\` (the tutorial's scorer) | ${s(python)} | ${all(times.python)} |`,
+      `| \`python3 bench/tutorial_scorer.py --score RUBRIC FILE\` (the tutorial's scorer; ${python3}) | ${s(python)} | ${all(times.python)} |`,
       `| floor: a node process that only reads the file and parses each line | ${s(floor)} | ${all(times.floor)} |`,
       '',
       `\`npm run score\` is **${ratio.toFixed(1)}x** faster than the tutorial's scorer, whole process against whole process, and takes ${(node / floor).toFixed(2)}x the floor ` +
