@@ -3,6 +3,8 @@
  * transcript files is the caller's job.
  */
 
+export type { BytesConversation } from './conversation-bytes.js';
+export { readConversationBytes } from './conversation-bytes.js';
 export type { Conversation, ConversationRead } from './conversations.js';
 export {
   fileBaseName,
@@ -21,6 +23,7 @@ export { EMPTY_TRANSCRIPT, isEmptyTranscript, parseTimestamp } from './transcrip
 export type {
   CompiledRubric,
   CompiledRule,
+  JoinedText,
   RuleOutcome,
   RuleResult,
   ScoreResult,

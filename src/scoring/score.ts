@@ -6,7 +6,7 @@
 import { isAscii } from './regex/index.js';
 import type { Finder, NativeCheck, Rubric, Rule, TutorialCheck, Window } from './rubric.js';
 import { findPhrase, formatTime, quote, TranscriptContext } from './transcript.js';
-import type { RuleResult, ScoreResult, TranscriptLine } from './types.js';
+import type { JoinedText, RuleResult, ScoreResult, TranscriptLine } from './types.js';
 
 const MAX_COMMENT = 500;
 
@@ -27,8 +27,17 @@ interface Scan {
   turnsSearched: number;
 }
 
-export function scoreTranscript(rubric: Rubric, lines: TranscriptLine[]): ScoreResult {
-  return score(rubric, lines, true);
+/**
+ * `joinedText`, when the caller has it, must be what joining `lines` gives (every line's text, joined
+ * by single spaces, and where each starts): a reader that takes the texts from a file's bytes builds
+ * it as it reads (readConversationBytes), and the tutorial's shape then searches it as it is.
+ */
+export function scoreTranscript(
+  rubric: Rubric,
+  lines: TranscriptLine[],
+  joinedText?: JoinedText,
+): ScoreResult {
+  return score(rubric, lines, true, joinedText);
 }
 
 /**
@@ -41,9 +50,14 @@ export function scoreOutcomes(rubric: Rubric, lines: TranscriptLine[]): ScoreRes
   return score(rubric, lines, false);
 }
 
-function score(rubric: Rubric, lines: TranscriptLine[], evidence: boolean): ScoreResult {
+function score(
+  rubric: Rubric,
+  lines: TranscriptLine[],
+  evidence: boolean,
+  joinedText?: JoinedText,
+): ScoreResult {
   const ctx = new TranscriptContext(lines);
-  const joined = rubric.shape === 'tutorial' ? joinLines(lines) : null;
+  const joined = rubric.shape === 'tutorial' ? (joinedText ? withAscii(joinedText) : joinLines(lines)) : null;
   const results: RuleResult[] = [];
   let weighted = 0;
   let totalWeight = 0;
@@ -92,9 +106,7 @@ export function evaluationComment(rubric: Rubric, result: ScoreResult): string {
   return parts.join(' ');
 }
 
-interface Joined {
-  text: string;
-  offsets: number[];
+interface Joined extends JoinedText {
   ascii: () => boolean;
 }
 
@@ -107,7 +119,10 @@ function joinLines(lines: TranscriptLine[]): Joined {
     pos += t.length + 1;
     return t;
   });
-  const text = texts.join(' ');
+  return withAscii({ text: texts.join(' '), offsets });
+}
+
+function withAscii({ text, offsets }: JoinedText): Joined {
   let ascii: boolean | undefined;
   return { text, offsets, ascii: () => (ascii ??= isAscii(text)) };
 }

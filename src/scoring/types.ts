@@ -48,3 +48,12 @@ export interface ScoreResult {
   /** Set when a critical rule failed: says which and why, for the evaluation comment. */
   criticalFailure?: string;
 }
+
+/**
+ * A transcript's texts joined by single spaces, as the tutorial's shape searches them (Python's
+ * `" ".join(...)`), and the index in `text` where each line's text starts.
+ */
+export interface JoinedText {
+  text: string;
+  offsets: number[];
+}

@@ -8,7 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type BatchRequest, scoreBatch } from '../../src/cli/score-batch.js';
 import { formatScored } from '../../src/cli/score-output.js';
-import { parseRubric, scoreTranscript } from '../../src/scoring/index.js';
+import {
+  isEmptyTranscript,
+  parseRubric,
+  readConversationLine,
+  scoreTranscript,
+} from '../../src/scoring/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const parsed = parseRubric(readFileSync(join(ROOT, 'rubrics/tutorial.yaml'), 'utf8'), 'tutorial.yaml');
@@ -55,5 +60,45 @@ describe('scoreBatch', () => {
 
   it('allocates memory of its own when given none', () => {
     expect(Buffer.from(scoreBatch(rubric, request()).out).toString('utf8')).toBe(expected);
+  });
+
+  it('prints for lines of any shape, read from their bytes or parsed, what reading each line prints', () => {
+    const lines = [
+      JSON.stringify({
+        id: 'plain',
+        transcript: [{ speaker: 'AGENT', text: 'Hello, have a great day', timestamp: '00:00:01' }],
+      }),
+      // Not of the usual shape: an escape, a number, another key, no id: parsed as always.
+      '{"id":"escaped","transcript":[{"speaker":"AGENT","text":"She said \\"hello\\"\\nbye"}]}',
+      '{"id":"numeric time","transcript":[{"speaker":"AGENT","text":"hello","timestamp":83}]}',
+      '{"id":"extra","transcript":[{"speaker":"AGENT","text":"hi","confidence":"0.9"}],"agent":"x"}',
+      '{"transcript": [{"text": "thank you for calling"}]}',
+      '',
+      '{not json',
+      '{"id":"roles","transcript":[{"role":"agent","content":"hello"}]}',
+      '{"id":"blank","transcript":[{"speaker":"AGENT","text":"   ","timestamp":""}]}',
+      ' \t{"transcript" : [ ] , "id" : "spaced" }\r',
+    ];
+    const text = `${lines.join('\n')}\n`;
+    const expectedOut: string[] = [];
+    const expectedErrors: string[] = [];
+    lines.forEach((line, i) => {
+      const read = readConversationLine(line, 'x.jsonl', 'x', 1 + i);
+      if (!read) return;
+      if (!read.ok) {
+        expectedErrors.push(read.error);
+        return;
+      }
+      const { id, transcript } = read.conversation;
+      expectedOut.push(
+        isEmptyTranscript(transcript)
+          ? `${JSON.stringify({ id, file: 'x.jsonl', skipped: 'transcript is empty' })}\n`
+          : formatScored('json', rubric, id, 'x.jsonl', scoreTranscript(rubric, transcript), 120),
+      );
+    });
+    const result = scoreBatch(rubric, { ...request(), bytes: new Uint8Array(Buffer.from(text)) });
+    expect(Buffer.from(result.out).toString('utf8')).toBe(expectedOut.join(''));
+    expect(result.errors).toEqual(expectedErrors);
+    expect(expectedErrors.map((e) => e.split(':')[1])).toEqual(['7', '8']);
   });
 });

@@ -153,12 +153,14 @@ describe('npm run score: what a rubric author trips on (issue 9)', () => {
 
 /**
  * Over the 8 MB past which the command uses worker threads, in 1 MB chunks: lines cross chunks. Its
- * file (big.jsonl), what the command must print for it, scoring each line in turn, and the errors.
+ * file (big.jsonl), what the command must print for it with the rubric `name`, scoring each line in
+ * turn, and the errors. Some texts have escaped quotes: with the tutorial's rubric those lines are
+ * parsed, the others read from their bytes (readConversationBytes).
  */
-function bigFile(): { text: string; expected: string; rubricPath: string } {
-  const rubricPath = join(ROOT, 'rubrics/example.yaml');
-  const rubric = parseRubric(readFileSync(rubricPath, 'utf8'), 'rubrics/example.yaml');
-  if (!rubric.ok) throw new Error('example rubric');
+function bigFile(name: string): { text: string; expected: string; rubricPath: string } {
+  const rubricPath = join(ROOT, 'rubrics', name);
+  const rubric = parseRubric(readFileSync(rubricPath, 'utf8'), name);
+  if (!rubric.ok) throw new Error(name);
   const filler = 'I can see the last payment we received was in February, let me check. '.repeat(2);
   const lines: string[] = [];
   const expected: string[] = [];
@@ -181,7 +183,7 @@ function bigFile(): { text: string; expected: string; rubricPath: string } {
     const transcript = [
       {
         speaker: 'AGENT',
-        text: n % 3 ? 'Good morning, this call may be recorded.' : 'Hi.',
+        text: n % 3 ? 'Good morning, this call may be recorded.' : n % 7 ? 'Hi.' : 'I said "hi", señor.',
         timestamp: '00:00:01',
       },
       ...Array.from({ length: 60 }, (_, i) => ({
@@ -217,7 +219,7 @@ describe('npm run score: large JSON Lines files on worker threads', () => {
   it('prints exactly what scoring each line in turn prints, in input order, with bad lines named by line', {
     timeout: 180_000,
   }, () => {
-    const { text, expected, rubricPath } = bigFile();
+    const { text, expected, rubricPath } = bigFile('example.yaml');
     const dir = tmp({ 'big.jsonl': text });
     expectBigFileResult(run(['--rubric', rubricPath, 'big.jsonl'], dir), expected);
   });
@@ -225,7 +227,8 @@ describe('npm run score: large JSON Lines files on worker threads', () => {
   it('prints the same from the build as shipped (`qm score` and its worker bundled into one file each)', {
     timeout: 180_000,
   }, () => {
-    const { text, expected, rubricPath } = bigFile();
+    // The tutorial's rubric: most lines read from their bytes, on the workers and on this thread.
+    const { text, expected, rubricPath } = bigFile('tutorial.yaml');
     const dir = tmp({ 'big.jsonl': text });
     const app = buildProduction();
     const r = spawnSync(
