@@ -13,8 +13,9 @@ import {
   generatePlatformSamples,
   settingsForPlatformSimulator,
 } from '../simulator/index.js';
-import { countJobs, listJobs, openExistingStore } from '../store/reports.js';
+import { listJobs } from '../store/reports.js';
 import { serveConsoleUntilInterrupted } from './demo-console.js';
+import { waitUntilEveryJobEnds } from './demo-wait.js';
 import { processOwner } from './env.js';
 import { EXIT, StartupError } from './exit.js';
 
@@ -154,19 +155,10 @@ export async function runPlatformDemo(keepConsole = false): Promise<void> {
   }
   await Promise.all(pushes);
 
-  const opened = openExistingStore(loaded.config.databasePath, { write: false });
-  if (!opened.ok) throw new StartupError([opened.problem], EXIT.unexpected);
-  const store = opened.store;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const { known, unfinished } = countJobs(store);
-    if (known >= COUNT && unfinished === 0) break;
-    if (Date.now() > deadline) {
-      say(red(`gave up waiting: ${COUNT - known} contact(s) unknown, ${unfinished} unfinished`));
-      process.exitCode = EXIT.unexpected;
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  const { store, gaveUp } = await waitUntilEveryJobEnds(loaded.config.databasePath, COUNT, 'contact');
+  if (gaveUp) {
+    say(red(gaveUp));
+    process.exitCode = EXIT.unexpected;
   }
   clearInterval(printer);
   printWrites();

@@ -15,10 +15,11 @@ import {
   settingsForSimulator,
   webhookEvent,
 } from '../simulator/index.js';
-import { countJobs, countWebhookEvents, listJobs, openExistingStore } from '../store/reports.js';
+import { countWebhookEvents, listJobs } from '../store/reports.js';
 import type { CommandArgs } from './commands.js';
 import { serveConsoleUntilInterrupted } from './demo-console.js';
 import { runPlatformDemo } from './demo-platform.js';
+import { waitUntilEveryJobEnds } from './demo-wait.js';
 import { processOwner, reportProblems } from './env.js';
 import { EXIT, StartupError } from './exit.js';
 
@@ -166,20 +167,10 @@ async function main(keepConsole: boolean): Promise<void> {
   }
   await Promise.all(deliveries);
 
-  // Wait until every conversation has reached an end state (submitted, skipped or failed).
-  const opened = openExistingStore(loaded.config.databasePath, { write: false });
-  if (!opened.ok) throw new StartupError([opened.problem], EXIT.unexpected);
-  const store = opened.store;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const { known, unfinished } = countJobs(store);
-    if (known >= COUNT && unfinished === 0) break;
-    if (Date.now() > deadline) {
-      say(red(`gave up waiting: ${COUNT - known} conversation(s) unknown, ${unfinished} unfinished`));
-      process.exitCode = EXIT.unexpected;
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  const { store, gaveUp } = await waitUntilEveryJobEnds(loaded.config.databasePath, COUNT, 'conversation');
+  if (gaveUp) {
+    say(red(gaveUp));
+    process.exitCode = EXIT.unexpected;
   }
   clearInterval(printer);
   printArrivals();
