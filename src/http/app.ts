@@ -101,6 +101,21 @@ export function createApp(options: CreateAppOptions): Hono {
     if (options.onWebhook) reportWebhook(state.outcome, options.onWebhook);
   });
 
+  /** What both ingest routes answer once the store has had its say (recorded, duplicate or busy). */
+  const answerRecorded = (c: Context, state: Parameters<typeof finish>[1], outcome: RecordOutcome) => {
+    // Another process held the database for longer than a webhook should wait: expected, not an
+    // error to log (the request's line says it), and nothing was recorded.
+    if (outcome === 'busy') {
+      return fail(c, state, 'store_busy', 'the database is busy; retry later', {
+        'retry-after': RETRY_AFTER_SECONDS,
+      });
+    }
+    state.outcome = outcome;
+    return outcome === 'duplicate'
+      ? finish(c, state, 200, { status: 'duplicate' })
+      : finish(c, state, 202, { status: 'accepted' });
+  };
+
   app.post(WEBHOOK_PATH, async (c) => {
     const state = begin();
     // `Connection: close` so the sender's retry opens a connection to whichever process takes over.
@@ -204,17 +219,7 @@ export function createApp(options: CreateAppOptions): Hono {
           'retry-after': RETRY_AFTER_SECONDS,
         });
       }
-      // Another process held the database for longer than a webhook should wait: expected, not an
-      // error to log (the request's line says it), and nothing was recorded.
-      if (outcome === 'busy') {
-        return fail(c, state, 'store_busy', 'the database is busy; retry later', {
-          'retry-after': RETRY_AFTER_SECONDS,
-        });
-      }
-      state.outcome = outcome;
-      return outcome === 'duplicate'
-        ? finish(c, state, 200, { status: 'duplicate' })
-        : finish(c, state, 202, { status: 'accepted' });
+      return answerRecorded(c, state, outcome);
     } finally {
       share.release();
     }
@@ -303,15 +308,7 @@ export function createApp(options: CreateAppOptions): Hono {
             'retry-after': RETRY_AFTER_SECONDS,
           });
         }
-        if (outcome === 'busy') {
-          return fail(c, state, 'store_busy', 'the database is busy; retry later', {
-            'retry-after': RETRY_AFTER_SECONDS,
-          });
-        }
-        state.outcome = outcome;
-        return outcome === 'duplicate'
-          ? finish(c, state, 200, { status: 'duplicate' })
-          : finish(c, state, 202, { status: 'accepted' });
+        return answerRecorded(c, state, outcome);
       } finally {
         share.release();
       }
