@@ -574,6 +574,21 @@ describe('POST /webhooks/cxone/studio (platform profile)', () => {
     expect((await studio({ accepting: false }).post('{"contactId": 1}')).status).toBe(503);
   });
 
+  it('503 with Retry-After while the store is locked (store_busy) or failing (store_unavailable); nothing recorded', async () => {
+    const { sink, post } = studio();
+    sink.record = async () => 'busy';
+    const busy = await post('{"contactId": 7}');
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get('retry-after')).not.toBeNull();
+    expect((await errorOf(busy)).code).toBe('store_busy');
+    const failing = studio();
+    failing.sink.failWith = new Error('SQLITE_IOERR');
+    const down = await failing.post('{"contactId": 7}');
+    expect(down.status).toBe(503);
+    expect((await errorOf(down)).code).toBe('store_unavailable');
+    expect(failing.sink.deliveries).toHaveLength(0);
+  });
+
   it('is not served without STUDIO_WEBHOOK_TOKEN', async () => {
     const { app } = setup();
     const res = await app.request('http://localhost/webhooks/cxone/studio', { method: 'POST', body: '{}' });
