@@ -1,5 +1,6 @@
 import type { Child } from 'hono/jsx';
 import type { User } from '../store/accounts.js';
+import { formatCount } from './format.js';
 
 export const BASE = '/console';
 
@@ -88,6 +89,11 @@ export function OutcomePill(props: { outcome: string }) {
   const label = props.outcome === 'na' ? 'N/A' : props.outcome;
   const cls = props.outcome === 'pass' || props.outcome === 'fail' ? props.outcome : 'na';
   return <span class={`pill ${cls}`}>{label}</span>;
+}
+
+/** A rule's failures in a table cell: a link to those conversations when there are any. */
+export function FailedCount(props: { fails: number; href: string }) {
+  return <td class="num">{props.fails > 0 ? <a href={props.href}>{formatCount(props.fails)}</a> : '0'}</td>;
 }
 
 /**

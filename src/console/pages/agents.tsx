@@ -1,7 +1,7 @@
 import type { AgentTotals, RuleTotals, Totals } from '../../store/result-stats.js';
 import { type DayPoint, TrendChart } from '../charts.js';
 import { formatCount, formatPct, formatScore } from '../format.js';
-import { BASE, Layout, type PageContext, RateBar } from '../layout.js';
+import { BASE, FailedCount, Layout, type PageContext, RateBar } from '../layout.js';
 import { conversationsHref } from './overview.js';
 import { PeriodLinks } from './period.js';
 
@@ -142,15 +142,7 @@ export function AgentPage(props: { ctx: PageContext; data: AgentData }) {
                     <RateBar part={r.passes} whole={r.passes + r.fails} />
                   </td>
                   <td class="muted">{team ? formatPct(team.passes, team.passes + team.fails) : '–'}</td>
-                  <td class="num">
-                    {r.fails > 0 ? (
-                      <a href={conversationsHref({ ...range, failed_rule: r.rule })}>
-                        {formatCount(r.fails)}
-                      </a>
-                    ) : (
-                      '0'
-                    )}
-                  </td>
+                  <FailedCount fails={r.fails} href={conversationsHref({ ...range, failed_rule: r.rule })} />
                   <td class="num">{formatCount(r.nas)}</td>
                 </tr>
               );

@@ -3,7 +3,7 @@ import type { RuleTotals, Totals } from '../../store/result-stats.js';
 import type { ResultSummary } from '../../store/results.js';
 import { type DayPoint, TrendChart } from '../charts.js';
 import { formatCount, formatPct, formatScore, formatSpan } from '../format.js';
-import { BASE, Layout, type PageContext, RateBar } from '../layout.js';
+import { BASE, FailedCount, Layout, type PageContext, RateBar } from '../layout.js';
 import { PeriodLinks } from './period.js';
 
 export interface OverviewData {
@@ -100,15 +100,7 @@ export function OverviewPage(props: { ctx: PageContext; data: OverviewData }) {
                     <RateBar part={r.passes} whole={r.passes + r.fails} />
                   </td>
                   <td class="num">{formatCount(r.passes)}</td>
-                  <td class="num">
-                    {r.fails > 0 ? (
-                      <a href={conversationsHref({ ...range, failed_rule: r.rule })}>
-                        {formatCount(r.fails)}
-                      </a>
-                    ) : (
-                      '0'
-                    )}
-                  </td>
+                  <FailedCount fails={r.fails} href={conversationsHref({ ...range, failed_rule: r.rule })} />
                   <td class="num">{formatCount(r.nas)}</td>
                 </tr>
               ))
