@@ -53,6 +53,7 @@ const NEWLINE = 0x0a;
  * 4 KB), grown when a line needs more. One of each per thread.
  */
 let joinedBytes = Buffer.allocUnsafeSlow(256 * 1024);
+let joinedView = new DataView(joinedBytes.buffer, joinedBytes.byteOffset, joinedBytes.byteLength);
 let fields = new Int32Array(5 * 4096);
 
 /** Skips JSON whitespace (a newline ends the line, so it is none here). */
@@ -143,6 +144,246 @@ class BytesLine implements TranscriptLine {
   }
 }
 
+// The line being read, shared by the functions below (one line at a time per thread): bytes written
+// to `joinedBytes`, transcript lines read, and the UTF-16 length of the joined text so far.
+let written = 0;
+let count = 0;
+let utf16Length = 0;
+
+/*
+ * The scan is split into small functions (a turn, a text, the transcript, the line) rather than one:
+ * V8 optimizes each as soon as it is hot, in a few milliseconds, where one large function took ~50 ms
+ * to optimize and was then thrown away once, its tail never having run (a fifth of a second of the
+ * command's start, on every thread, measured).
+ */
+
+/**
+ * Copies the text whose first byte is at `i` to the end of the joined text; the index of its closing
+ * quote, or -1 when it holds a backslash or a control character or does not close before `end`.
+ * Records the transcript line (its length once decoded, and `speaker`/`timestamp` positions) after it.
+ */
+function copyText(bytes: Buffer, i: number, end: number): number {
+  const out = joinedBytes;
+  const outView = joinedView;
+  const view = viewOf(bytes);
+  let at = written;
+  if (count > 0) out[at++] = SPACE;
+  const textStart = at;
+  let ascii = true;
+  for (;;) {
+    // Four bytes at a time while none is special: a quote, a backslash, a control character or a
+    // byte of a multi-byte character (the bytes seen as one 32-bit word, each test on all four).
+    while (i + 4 <= end) {
+      const w = view.getInt32(i, true);
+      const quote = w ^ 0x22222222;
+      const backslash = w ^ 0x5c5c5c5c;
+      const special =
+        (((w - 0x20202020) & ~w) |
+          ((quote - 0x01010101) & ~quote) |
+          ((backslash - 0x01010101) & ~backslash) |
+          w) &
+        0x80808080;
+      if (special !== 0) break;
+      outView.setInt32(at, w, true);
+      at += 4;
+      i += 4;
+    }
+    // Then one at a time, up to four, or to the end.
+    const stop = Math.min(end, i + 4);
+    for (; i < stop; i++) {
+      const c = bytes[i]!;
+      if (c === QUOTE) break;
+      if (c === BACKSLASH || c < SPACE) return -1;
+      if (c >= 0x80) ascii = false;
+      out[at++] = c;
+    }
+    if (i < stop) break; // the closing quote
+    if (i >= end) return -1;
+  }
+  written = at;
+  // UTF-16 length of the text once decoded: its byte count when ASCII, else decoded alone.
+  textLength = ascii ? at - textStart : out.toString('utf8', textStart, at).length;
+  return i;
+}
+
+/** A DataView on the bytes being read, made once per buffer (a chunk holds many lines). */
+let viewed: Buffer | null = null;
+let view: DataView = new DataView(new ArrayBuffer(0));
+function viewOf(bytes: Buffer): DataView {
+  if (bytes !== viewed) {
+    viewed = bytes;
+    view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return view;
+}
+
+/** The decoded length of the text copyText copied last. */
+let textLength = 0;
+
+/**
+ * Reads the transcript line (an object) at `i`, the opening brace; the index after its closing brace,
+ * or -1 when it is not of the shape above.
+ */
+function readTurn(bytes: Buffer, i: number, end: number): number {
+  if (bytes[i] !== OPEN_OBJECT) return -1;
+  i = skipSpace(bytes, i + 1, end);
+  let sawText = false;
+  let speakerStart = -1;
+  let speakerEnd = -1;
+  let timestampStart = -1;
+  let timestampEnd = -1;
+  for (;;) {
+    if (bytes[i] !== QUOTE) return -1;
+    const nameStart = i + 1;
+    const nameEnd = stringEnd(bytes, nameStart, end);
+    if (nameEnd < 0) return -1;
+    i = skipSpace(bytes, nameEnd + 1, end);
+    if (bytes[i] !== COLON) return -1;
+    i = skipSpace(bytes, i + 1, end);
+    if (bytes[i] !== QUOTE) return -1;
+    const valueStart = i + 1;
+    if (!sawText && isText(bytes, nameStart, nameEnd)) {
+      // Copied as it is checked: the joined text is the texts' bytes, spaces between them.
+      const valueEnd = copyText(bytes, valueStart, end);
+      if (valueEnd < 0) return -1;
+      sawText = true;
+      i = valueEnd + 1;
+    } else {
+      const valueEnd = stringEnd(bytes, valueStart, end);
+      if (valueEnd < 0) return -1;
+      if (speakerStart < 0 && isSpeaker(bytes, nameStart, nameEnd)) {
+        speakerStart = valueStart;
+        speakerEnd = valueEnd;
+      } else if (timestampStart < 0 && isTimestamp(bytes, nameStart, nameEnd)) {
+        timestampStart = valueStart;
+        timestampEnd = valueEnd;
+      } else return -1;
+      i = valueEnd + 1;
+    }
+    i = skipSpace(bytes, i, end);
+    if (bytes[i] === COMMA) {
+      i = skipSpace(bytes, i + 1, end);
+      continue;
+    }
+    if (bytes[i] !== CLOSE_OBJECT) return -1;
+    break;
+  }
+  // A line without a text: the schema's error ("has no text").
+  if (!sawText) return -1;
+  recordTurn(speakerStart, speakerEnd, timestampStart, timestampEnd);
+  return i + 1;
+}
+
+/** Records a transcript line whose text copyText has just copied. */
+function recordTurn(
+  speakerStart: number,
+  speakerEnd: number,
+  timestampStart: number,
+  timestampEnd: number,
+): void {
+  if (fields.length < 5 * (count + 1)) {
+    const bigger = new Int32Array(fields.length * 2);
+    bigger.set(fields);
+    fields = bigger;
+  }
+  const f = 5 * count++;
+  fields[f] = textLength;
+  fields[f + 1] = speakerStart;
+  fields[f + 2] = speakerEnd;
+  fields[f + 3] = timestampStart;
+  fields[f + 4] = timestampEnd;
+  utf16Length += textLength + 1;
+}
+
+/** The little-endian 32-bit word of `text`'s four characters (bytes) from `at`, as DataView.getInt32 reads it. */
+const word = (text: string, at: number) =>
+  text.charCodeAt(at) |
+  (text.charCodeAt(at + 1) << 8) |
+  (text.charCodeAt(at + 2) << 16) |
+  (text.charCodeAt(at + 3) << 24);
+
+// The compact form's separators, as words: `{"speaker":"` (12 bytes), `","text":"` (10) and
+// `","timestamp":"` (15).
+const SPEAKER_OPEN = '{"speaker":"';
+const SPEAKER_0 = word(SPEAKER_OPEN, 0);
+const SPEAKER_1 = word(SPEAKER_OPEN, 4);
+const SPEAKER_2 = word(SPEAKER_OPEN, 8);
+const TEXT_OPEN = '","text":"';
+const TEXT_0 = word(TEXT_OPEN, 0);
+const TEXT_1 = word(TEXT_OPEN, 4);
+const TIMESTAMP_OPEN = '","timestamp":"';
+const TIMESTAMP_0 = word(TIMESTAMP_OPEN, 0);
+const TIMESTAMP_1 = word(TIMESTAMP_OPEN, 4);
+const TIMESTAMP_2 = word(TIMESTAMP_OPEN, 8);
+
+/**
+ * readTurn for the form nearly every line has (JSON.stringify's, keys in the tutorial's order:
+ * `{"speaker":"...","text":"...","timestamp":"..."}`), checked against that form's bytes four at a
+ * time instead of token by token; -1 (nothing recorded) for anything else, which readTurn then reads.
+ * Same result as readTurn on the lines it accepts: it is the same reading, with the keys and
+ * separators known. Every read stays before `end` (DataView reads past the buffer would throw).
+ */
+function readCompactTurn(bytes: Buffer, i: number, end: number): number {
+  const view = viewOf(bytes);
+  if (
+    i + SPEAKER_OPEN.length > end ||
+    view.getInt32(i, true) !== SPEAKER_0 ||
+    view.getInt32(i + 4, true) !== SPEAKER_1 ||
+    view.getInt32(i + 8, true) !== SPEAKER_2
+  )
+    return -1;
+  const speakerStart = i + SPEAKER_OPEN.length;
+  const speakerEnd = stringEnd(bytes, speakerStart, end);
+  // Each separator starts with the quote that closes the value before it.
+  if (
+    speakerEnd < 0 ||
+    speakerEnd + TEXT_OPEN.length > end ||
+    view.getInt32(speakerEnd, true) !== TEXT_0 ||
+    view.getInt32(speakerEnd + 4, true) !== TEXT_1 ||
+    bytes[speakerEnd + 8] !== COLON ||
+    bytes[speakerEnd + 9] !== QUOTE
+  )
+    return -1;
+  const before = written;
+  const textEnd = copyText(bytes, speakerEnd + TEXT_OPEN.length, end);
+  if (textEnd < 0) return -1;
+  const timestampStart = textEnd + TIMESTAMP_OPEN.length;
+  const timestampEnd =
+    timestampStart <= end &&
+    view.getInt32(textEnd, true) === TIMESTAMP_0 &&
+    view.getInt32(textEnd + 4, true) === TIMESTAMP_1 &&
+    view.getInt32(textEnd + 8, true) === TIMESTAMP_2 &&
+    bytes[textEnd + 12] === QUOTE &&
+    bytes[textEnd + 13] === COLON &&
+    bytes[textEnd + 14] === QUOTE
+      ? stringEnd(bytes, timestampStart, end)
+      : -1;
+  if (timestampEnd < 0 || bytes[timestampEnd + 1] !== CLOSE_OBJECT) {
+    written = before;
+    return -1;
+  }
+  recordTurn(speakerStart, speakerEnd, timestampStart, timestampEnd);
+  return timestampEnd + 2;
+}
+
+/** Reads the transcript (an array) at `i`, its opening bracket; the index after it, or -1. */
+function readTranscript(bytes: Buffer, i: number, end: number): number {
+  if (bytes[i] !== OPEN_ARRAY) return -1;
+  i = skipSpace(bytes, i + 1, end);
+  if (bytes[i] === CLOSE_ARRAY) return i + 1;
+  for (;;) {
+    const next = readCompactTurn(bytes, i, end);
+    i = next < 0 ? readTurn(bytes, i, end) : next;
+    if (i < 0) return -1;
+    i = skipSpace(bytes, i, end);
+    if (bytes[i] === COMMA) {
+      i = skipSpace(bytes, i + 1, end);
+      continue;
+    }
+    return bytes[i] === CLOSE_ARRAY ? i + 1 : -1;
+  }
+}
+
 /**
  * The conversation in `bytes[start, end)`, a whole line: `end` is its newline, or the end of `bytes`
  * (else null). Null too when the line is not of the shape above. Strings are decoded as
@@ -154,18 +395,18 @@ export function readConversationBytes(bytes: Buffer, start: number, end: number)
   // No read below goes past `end`, and the byte there (a newline) or none (past the buffer) matches
   // nothing the scan expects: structural bytes are read without comparing the index with `end`.
   if (start > end || (end < bytes.length && bytes[end] !== NEWLINE)) return null;
-  if (joinedBytes.length < end - start) joinedBytes = Buffer.allocUnsafeSlow(2 * (end - start));
-  const out = joinedBytes;
+  if (joinedBytes.length < end - start) {
+    joinedBytes = Buffer.allocUnsafeSlow(2 * (end - start));
+    joinedView = new DataView(joinedBytes.buffer, joinedBytes.byteOffset, joinedBytes.byteLength);
+  }
+  written = 0;
+  count = 0;
+  utf16Length = 0;
   let i = skipSpace(bytes, start, end);
   if (bytes[i] !== OPEN_OBJECT) return null;
   let idStart = -1;
   let idEnd = -1;
   let sawTranscript = false;
-  // Per transcript line, in `fields`: its text's length in UTF-16 code units once decoded, where its
-  // speaker and its timestamp are in `bytes` (start and end, -1 when absent).
-  let count = 0;
-  let written = 0;
-  let utf16Length = 0;
   i = skipSpace(bytes, i + 1, end);
   if (bytes[i] === CLOSE_OBJECT) return null; // `{}`: no transcript, the schema's error
   for (;;) {
@@ -184,92 +425,8 @@ export function readConversationBytes(bytes: Buffer, start: number, end: number)
       i = idEnd + 1;
     } else if (!sawTranscript && keyIs(bytes, keyStart, keyEnd, TRANSCRIPT)) {
       sawTranscript = true;
-      if (bytes[i] !== OPEN_ARRAY) return null;
-      i = skipSpace(bytes, i + 1, end);
-      if (bytes[i] === CLOSE_ARRAY) i++;
-      else {
-        for (;;) {
-          if (bytes[i] !== OPEN_OBJECT) return null;
-          i = skipSpace(bytes, i + 1, end);
-          let textStart = -1;
-          let textEnd = -1;
-          let ascii = true;
-          let speakerStart = -1;
-          let speakerEnd = -1;
-          let timestampStart = -1;
-          let timestampEnd = -1;
-          for (;;) {
-            if (bytes[i] !== QUOTE) return null;
-            const nameStart = i + 1;
-            const nameEnd = stringEnd(bytes, nameStart, end);
-            if (nameEnd < 0) return null;
-            i = skipSpace(bytes, nameEnd + 1, end);
-            if (bytes[i] !== COLON) return null;
-            i = skipSpace(bytes, i + 1, end);
-            if (bytes[i] !== QUOTE) return null;
-            const valueStart = i + 1;
-            if (textStart < 0 && isText(bytes, nameStart, nameEnd)) {
-              // Copied as it is checked: the joined text is the texts' bytes, spaces between them.
-              if (count > 0) out[written++] = SPACE;
-              textStart = written;
-              let k = valueStart;
-              for (; k < end; k++) {
-                const c = bytes[k]!;
-                if (c === QUOTE) break;
-                if (c === BACKSLASH || c < SPACE) return null;
-                if (c >= 0x80) ascii = false;
-                out[written++] = c;
-              }
-              if (k >= end) return null;
-              textEnd = written;
-              i = k + 1;
-            } else {
-              const valueEnd = stringEnd(bytes, valueStart, end);
-              if (valueEnd < 0) return null;
-              if (speakerStart < 0 && isSpeaker(bytes, nameStart, nameEnd)) {
-                speakerStart = valueStart;
-                speakerEnd = valueEnd;
-              } else if (timestampStart < 0 && isTimestamp(bytes, nameStart, nameEnd)) {
-                timestampStart = valueStart;
-                timestampEnd = valueEnd;
-              } else return null;
-              i = valueEnd + 1;
-            }
-            i = skipSpace(bytes, i, end);
-            if (bytes[i] === COMMA) {
-              i = skipSpace(bytes, i + 1, end);
-              continue;
-            }
-            if (bytes[i] !== CLOSE_OBJECT) return null;
-            i++;
-            break;
-          }
-          // A line without a text: the schema's error ("has no text").
-          if (textStart < 0) return null;
-          // UTF-16 length of the text once decoded: its byte count when ASCII, else decoded alone.
-          const length = ascii ? textEnd - textStart : out.toString('utf8', textStart, textEnd).length;
-          if (fields.length < 5 * (count + 1)) {
-            const bigger = new Int32Array(fields.length * 2);
-            bigger.set(fields);
-            fields = bigger;
-          }
-          const f = 5 * count++;
-          fields[f] = length;
-          fields[f + 1] = speakerStart;
-          fields[f + 2] = speakerEnd;
-          fields[f + 3] = timestampStart;
-          fields[f + 4] = timestampEnd;
-          utf16Length += length + 1;
-          i = skipSpace(bytes, i, end);
-          if (bytes[i] === COMMA) {
-            i = skipSpace(bytes, i + 1, end);
-            continue;
-          }
-          if (bytes[i] !== CLOSE_ARRAY) return null;
-          i++;
-          break;
-        }
-      }
+      i = readTranscript(bytes, i, end);
+      if (i < 0) return null;
     } else return null;
     i = skipSpace(bytes, i, end);
     if (bytes[i] === COMMA) {
@@ -281,7 +438,12 @@ export function readConversationBytes(bytes: Buffer, start: number, end: number)
     break;
   }
   if (i !== end || !sawTranscript) return null;
-  const text = out.toString('utf8', 0, written);
+  return conversation(bytes, idStart < 0 ? undefined : bytes.toString('utf8', idStart, idEnd));
+}
+
+/** The conversation read (the joined text and the transcript lines recorded in `fields`). */
+function conversation(bytes: Buffer, id: string | undefined): BytesConversation | null {
+  const text = joinedBytes.toString('utf8', 0, written);
   // The texts decoded one by one and joined make exactly this string; if the lengths disagree, the
   // line is left to JSON.parse rather than trusted.
   if (text.length !== Math.max(0, utf16Length - 1)) return null;
@@ -303,5 +465,5 @@ export function readConversationBytes(bytes: Buffer, start: number, end: number)
       fields[f + 4]!,
     );
   }
-  return { id: idStart < 0 ? undefined : bytes.toString('utf8', idStart, idEnd), lines, joined };
+  return { id, lines, joined };
 }

@@ -218,6 +218,46 @@ describe('readConversationBytes', () => {
     }
   });
 
+  // The compact form (JSON.stringify's, keys in the tutorial's order) is read four bytes at a time:
+  // a special byte at any offset within a word, and a line cut anywhere, must read as JSON.parse does.
+  it('reads the compact form four bytes at a time exactly as JSON.parse does, wherever a special byte falls', () => {
+    const specials = ['é', '€', '😀', '\\"', '\\\\', '\\u0041', '\t', '\u0001', '\u001f', '\u007f', 'ÿ'];
+    for (const special of specials) {
+      for (let before = 0; before < 9; before++) {
+        for (let after = 0; after < 5; after++) {
+          const text = `${'a'.repeat(before)}${special}${'b'.repeat(after)}`;
+          const turn = { speaker: 'AGENT', text, timestamp: '00:00:01.0' };
+          // Raw control characters are written as such (JSON.stringify would escape them).
+          const line = JSON.stringify({ id: 'c', transcript: [turn, { ...turn, text: 'hello' }] })
+            .replace('\\u0001', '\u0001')
+            .replace('\\u001f', '\u001f')
+            .replace('\\t', '\t');
+          const raw = special.length === 1 && special < ' ';
+          expectSame(Buffer.from(line), !raw && !special.startsWith('\\'));
+        }
+      }
+    }
+  });
+
+  it('never reads past the end of a compact line, wherever it is cut', () => {
+    const line = JSON.stringify({
+      id: 'c',
+      transcript: [
+        { speaker: 'AGENT', text: 'Hello, thank you for calling.', timestamp: '00:00:01.0' },
+        { speaker: 'CUSTOMER', text: 'Hi', timestamp: '' },
+        { speaker: '', text: '', timestamp: '00:00:09.5' },
+      ],
+    });
+    const whole = Buffer.from(line);
+    expectSame(whole, true);
+    for (let cut = 0; cut < whole.length; cut++) {
+      // Cut at the end of the buffer, and cut by a newline with more bytes after it.
+      expectSame(Buffer.from(whole.subarray(0, cut)), false);
+      const next = Buffer.concat([whole.subarray(0, cut), Buffer.from(`\n${line}`)]);
+      expect(readConversationBytes(next, 0, cut), `cut at ${cut}`).toBeNull();
+    }
+  });
+
   it('reads only a whole line: `end` at a newline or at the end of the bytes', () => {
     const line = '{"transcript":[{"text":"hello"}]}';
     const buf = Buffer.from(`${line}\n${line}`);
