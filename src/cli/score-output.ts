@@ -21,9 +21,7 @@ export function formatScored(
   result: ScoreResult,
   width: number,
 ): string {
-  return format === 'json'
-    ? `${JSON.stringify(toJson(rubric, id, file, result))}\n`
-    : toTable(rubric, id, result, width);
+  return format === 'json' ? toJsonLine(rubric, id, file, result) : toTable(rubric, id, result, width);
 }
 
 /** A conversation with an empty transcript: not scored, as the service does not score it either. */
@@ -33,24 +31,45 @@ export function formatSkipped(format: OutputFormat, id: string, file: string): s
     : `${id}: not scored: ${EMPTY_TRANSCRIPT} (the service does not score such conversations either)\n\n`;
 }
 
-function toJson(rubric: Rubric, id: string, file: string, result: ScoreResult) {
-  return {
-    id,
-    file,
-    overall_score: Number(formatScore(result.overallScore)),
-    overall_score_exact: result.overallScore,
-    rubric: { name: rubric.name, version: rubric.version, hash: rubric.hash },
-    ...(result.criticalFailure ? { critical_failure: result.criticalFailure } : {}),
-    comment: evaluationComment(rubric, result),
-    rules: result.rules.map((r) => ({
-      name: r.name,
-      outcome: r.outcome,
-      score: r.score,
-      weight: r.weight,
-      evidence: r.evidence,
-      comment: r.comment,
-    })),
-  };
+/**
+ * The JSON line of one result, as JSON.stringify writes this object (same keys, order and escapes):
+ *
+ *   { id, file, overall_score, overall_score_exact, rubric: { name, version, hash },
+ *     critical_failure?, comment, rules: [{ name, outcome, score, weight, evidence, comment }] }
+ *
+ * Written piece by piece rather than built as an object and stringified: on a large file that was a
+ * tenth of `qm score`'s work, and the rubric's part is the same on every line.
+ */
+function toJsonLine(rubric: Rubric, id: string, file: string, result: ScoreResult): string {
+  let line =
+    `{"id":${JSON.stringify(id)},"file":${JSON.stringify(file)}` +
+    `,"overall_score":${number(Number(formatScore(result.overallScore)))}` +
+    `,"overall_score_exact":${number(result.overallScore)},"rubric":${rubricJson(rubric)}`;
+  if (result.criticalFailure) line += `,"critical_failure":${JSON.stringify(result.criticalFailure)}`;
+  line += `,"comment":${JSON.stringify(evaluationComment(rubric, result))},"rules":[`;
+  const rules = result.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    line +=
+      `${i > 0 ? ',' : ''}{"name":${JSON.stringify(r.name)},"outcome":${JSON.stringify(r.outcome)}` +
+      `,"score":${r.score === null ? 'null' : number(r.score)},"weight":${number(r.weight)}` +
+      `,"evidence":${JSON.stringify(r.evidence)},"comment":${JSON.stringify(r.comment)}}`;
+  }
+  return `${line}]}\n`;
+}
+
+/** A number as JSON.stringify writes it (NaN and the infinities as null). */
+const number = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
+
+const rubricJsonCache = new WeakMap<Rubric, string>();
+
+function rubricJson(rubric: Rubric): string {
+  let json = rubricJsonCache.get(rubric);
+  if (json === undefined) {
+    json = JSON.stringify({ name: rubric.name, version: rubric.version, hash: rubric.hash });
+    rubricJsonCache.set(rubric, json);
+  }
+  return json;
 }
 
 function toTable(rubric: Rubric, id: string, result: ScoreResult, width: number): string {
