@@ -84,7 +84,23 @@ interface Slot {
 /** Consecutive workers that die before finishing any task: past this, starting more is pointless. */
 const MAX_START_FAILURES = 3;
 
+/**
+ * Moves (detaches) a small buffer of this thread's, once. The first ArrayBuffer a thread ever moves
+ * to another thread invalidates an assumption V8 makes until then (that no buffer is ever detached),
+ * and every optimized function reading a Buffer is thrown away and compiled again: when that first
+ * move is a task's bytes, that is all of the scoring's hot code, tens of milliseconds of a core each
+ * (seen with --trace-deopt in `qm score`). Done before any task, the code is compiled once.
+ */
+function detachOnce(): void {
+  if (detached) return;
+  detached = true;
+  const buffer = new ArrayBuffer(8);
+  structuredClone(buffer, { transfer: [buffer] });
+}
+let detached = false;
+
 export function createWorkerPool<Req, Res>(options: PoolOptions): WorkerPool<Req, Res> {
+  detachOnce();
   const size = Math.max(1, Math.floor(options.size));
   const depth = Math.max(1, Math.floor(options.tasksPerWorker ?? 1));
   const queue: Task[] = [];
@@ -211,6 +227,7 @@ export function serveTasks<Req, Res>(
 ): void {
   const port = parentPort;
   if (!port) throw new Error('serveTasks must run in a worker thread');
+  detachOnce();
   port.postMessage({ ready: true } satisfies Message);
   port.on('message', ({ id, request }: { id: number; request: Req }) => {
     let reply: Message;
