@@ -154,10 +154,21 @@ async function readRest(handle: FileHandle): Promise<Buffer> {
  * document, e.g. pretty-printed, which only the whole text can tell).
  */
 function isJsonLines(bytes: Buffer): boolean {
-  const lines = bytes.toString('utf8').split('\n');
-  const first = lines.findIndex((l) => l.trim() !== '');
-  if (first < 0 || first === lines.length - 1) return false;
-  return parsesAsJson(lines[first]!) && lines.slice(first + 1).some((l) => l.trim() !== '');
+  // Line by line up to the second non-blank one, not the whole chunk decoded and split: a line's
+  // bytes decode alone as they do within the whole (a newline ends any UTF-8 sequence).
+  let first: string | undefined;
+  for (let start = 0; start <= bytes.length; ) {
+    const newline = bytes.indexOf(10, start);
+    const end = newline < 0 ? bytes.length : newline;
+    const line = bytes.toString('utf8', start, end);
+    if (line.trim() !== '') {
+      if (first !== undefined) return parsesAsJson(first);
+      first = line;
+    }
+    if (newline < 0) break;
+    start = newline + 1;
+  }
+  return false;
 }
 
 function scoreWhole(run: Run, file: string, text: string): boolean {

@@ -149,6 +149,8 @@ class BytesLine implements TranscriptLine {
 let written = 0;
 let count = 0;
 let utf16Length = 0;
+/** Whether every text copied so far is ASCII (then the joined text decodes as Latin-1, a plain copy). */
+let asciiLine = true;
 
 /*
  * The scan is split into small functions (a turn, a text, the transcript, the line) rather than one:
@@ -202,6 +204,7 @@ function copyText(bytes: Buffer, i: number, end: number): number {
   }
   written = at;
   // UTF-16 length of the text once decoded: its byte count when ASCII, else decoded alone.
+  if (!ascii) asciiLine = false;
   textLength = ascii ? at - textStart : out.toString('utf8', textStart, at).length;
   return i;
 }
@@ -402,6 +405,7 @@ export function readConversationBytes(bytes: Buffer, start: number, end: number)
   written = 0;
   count = 0;
   utf16Length = 0;
+  asciiLine = true;
   let i = skipSpace(bytes, start, end);
   if (bytes[i] !== OPEN_OBJECT) return null;
   let idStart = -1;
@@ -443,7 +447,8 @@ export function readConversationBytes(bytes: Buffer, start: number, end: number)
 
 /** The conversation read (the joined text and the transcript lines recorded in `fields`). */
 function conversation(bytes: Buffer, id: string | undefined): BytesConversation | null {
-  const text = joinedBytes.toString('utf8', 0, written);
+  // ASCII decodes the same either way; Latin-1 is a copy where UTF-8 checks every byte first.
+  const text = joinedBytes.toString(asciiLine ? 'latin1' : 'utf8', 0, written);
   // The texts decoded one by one and joined make exactly this string; if the lengths disagree, the
   // line is left to JSON.parse rather than trusted.
   if (text.length !== Math.max(0, utf16Length - 1)) return null;

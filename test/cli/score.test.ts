@@ -51,6 +51,39 @@ describe('npm run score', () => {
     expect(lines[1].comment).toMatch(/^Automated compliance evaluation\. Composite score: 20\.00\./);
   });
 
+  // The first lines of a file decide how it is read: JSON Lines (a JSON value on its first non-blank
+  // line, and another non-blank line after it) or one document read whole.
+  it('tells JSON Lines from one document written over many lines, blank lines anywhere', () => {
+    const a = JSON.parse(conv('a', 'hello')) as unknown;
+    const b = JSON.parse(conv('b', 'thank you for calling')) as unknown;
+    const dir = tmp({
+      'pretty-array.json': JSON.stringify([a, b], null, 2),
+      'pretty-one.json': `\n\n${JSON.stringify(a, null, 2)}\n`,
+      'blank-first.jsonl': `\n  \n${conv('a', 'hello')}\n\n${conv('b', 'thank you for calling')}\n\n`,
+      'one-line.jsonl': `\n${conv('a', 'hello')}\n\n`,
+    });
+    const ids = (file: string) => {
+      const r = run([file], dir);
+      expect(r.stderr, file).toBe('');
+      expect(r.code, file).toBe(0);
+      return r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string; overall_score: number })
+        .map((l) => [l.id, l.overall_score]);
+    };
+    expect(ids('pretty-array.json')).toEqual([
+      ['a', 20],
+      ['b', 20],
+    ]);
+    expect(ids('pretty-one.json')).toEqual([['a', 20]]);
+    expect(ids('blank-first.jsonl')).toEqual([
+      ['a', 20],
+      ['b', 20],
+    ]);
+    expect(ids('one-line.jsonl')).toEqual([['a', 20]]);
+  });
+
   it('uses --rubric and prints a table with --format table', () => {
     const r = run([
       '--rubric',
