@@ -41,18 +41,19 @@ export function formatSkipped(format: OutputFormat, id: string, file: string): s
  * tenth of `qm score`'s work, and the rubric's part is the same on every line.
  */
 function toJsonLine(rubric: Rubric, id: string, file: string, result: ScoreResult): string {
+  const parts = partsOf(rubric);
   let line =
     `{"id":${JSON.stringify(id)},"file":${JSON.stringify(file)}` +
     `,"overall_score":${number(Number(formatScore(result.overallScore)))}` +
-    `,"overall_score_exact":${number(result.overallScore)},"rubric":${rubricJson(rubric)}`;
+    `,"overall_score_exact":${number(result.overallScore)}${parts.rubric}`;
   if (result.criticalFailure) line += `,"critical_failure":${JSON.stringify(result.criticalFailure)}`;
   line += `,"comment":${JSON.stringify(evaluationComment(rubric, result))},"rules":[`;
   const rules = result.rules;
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
     line +=
-      `${i > 0 ? ',' : ''}{"name":${JSON.stringify(r.name)},"outcome":${JSON.stringify(r.outcome)}` +
-      `,"score":${r.score === null ? 'null' : number(r.score)},"weight":${number(r.weight)}` +
+      `${i > 0 ? ',' : ''}${parts.ruleHead(r.name, r.outcome)}` +
+      `,"score":${r.score === null ? 'null' : number(r.score)},"weight":${parts.weight(r.weight)}` +
       `,"evidence":${JSON.stringify(r.evidence)},"comment":${JSON.stringify(r.comment)}}`;
   }
   return `${line}]}\n`;
@@ -61,15 +62,48 @@ function toJsonLine(rubric: Rubric, id: string, file: string, result: ScoreResul
 /** A number as JSON.stringify writes it (NaN and the infinities as null). */
 const number = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
 
-const rubricJsonCache = new WeakMap<Rubric, string>();
+/**
+ * The pieces of a line that repeat from one result to the next, written once per rubric: the rubric
+ * object, each rule's `{"name":..,"outcome":..` and each weight (a number such as 0.3 takes a while to
+ * write). Keyed by value, so that a result whose rules are not the rubric's is written all the same.
+ */
+interface Parts {
+  rubric: string;
+  ruleHead(name: string, outcome: string): string;
+  weight(weight: number): string;
+}
 
-function rubricJson(rubric: Rubric): string {
-  let json = rubricJsonCache.get(rubric);
-  if (json === undefined) {
-    json = JSON.stringify({ name: rubric.name, version: rubric.version, hash: rubric.hash });
-    rubricJsonCache.set(rubric, json);
+const partsCache = new WeakMap<Rubric, Parts>();
+
+function partsOf(rubric: Rubric): Parts {
+  let parts = partsCache.get(rubric);
+  if (parts === undefined) {
+    const heads = new Map<string, string>();
+    const weights = new Map<number, string>();
+    parts = {
+      rubric: `,"rubric":${JSON.stringify({ name: rubric.name, version: rubric.version, hash: rubric.hash })}`,
+      ruleHead(name, outcome) {
+        const key = `${outcome}\u0000${name}`;
+        let head = heads.get(key);
+        if (head === undefined) {
+          head = `{"name":${JSON.stringify(name)},"outcome":${JSON.stringify(outcome)}`;
+          // Bounded: a rubric has a few rules and three outcomes; anything else is written each time.
+          if (heads.size < 1000) heads.set(key, head);
+        }
+        return head;
+      },
+      weight(weight) {
+        let text = weights.get(weight);
+        if (text === undefined) {
+          text = number(weight);
+          if (weights.size < 1000) weights.set(weight, text);
+        }
+        return text;
+      },
+    };
+    partsCache.set(rubric, parts);
   }
-  return json;
+  return parts;
 }
 
 function toTable(rubric: Rubric, id: string, result: ScoreResult, width: number): string {

@@ -96,14 +96,36 @@ export function formatScore(x: number): string {
 }
 
 export function evaluationComment(rubric: Rubric, result: ScoreResult): string {
-  const parts = [
-    `Automated compliance evaluation. Composite score: ${formatScore(result.overallScore)}.`,
-    `Rubric: ${rubric.name} v${rubric.version} (sha256 ${rubric.hash.slice(0, 12)}).`,
-  ];
-  if (result.criticalFailure) parts.push(`Score set to 0: ${result.criticalFailure}.`);
-  const na = result.rules.filter((r) => r.outcome === 'na').map((r) => r.name);
-  if (na.length > 0) parts.push(`Not applicable (not scored): ${na.join(', ')}.`);
-  return parts.join(' ');
+  let comment = `Automated compliance evaluation. Composite score: ${formatScore(result.overallScore)}. ${rubricLabel(rubric)}`;
+  if (result.criticalFailure) comment += ` Score set to 0: ${result.criticalFailure}.`;
+  let na = '';
+  for (const r of result.rules) if (r.outcome === 'na') na += na === '' ? r.name : `, ${r.name}`;
+  if (na !== '') comment += ` Not applicable (not scored): ${na}.`;
+  return comment;
+}
+
+// Written once per rubric and per rule rather than for every conversation (a compiled rubric does
+// not change): the scorer's output is most of what `qm score` spends its time on after reading.
+const rubricLabels = new WeakMap<Rubric, string>();
+const ruleLabels = new WeakMap<Rule, string>();
+
+function rubricLabel(rubric: Rubric): string {
+  let label = rubricLabels.get(rubric);
+  if (label === undefined) {
+    label = `Rubric: ${rubric.name} v${rubric.version} (sha256 ${rubric.hash.slice(0, 12)}).`;
+    rubricLabels.set(rubric, label);
+  }
+  return label;
+}
+
+/** `[NAME]`, how an item's comment starts. */
+function ruleLabel(rule: Rule): string {
+  let label = ruleLabels.get(rule);
+  if (label === undefined) {
+    label = `[${rule.name.toUpperCase()}]`;
+    ruleLabels.set(rule, label);
+  }
+  return label;
 }
 
 interface Joined extends JoinedText {
@@ -147,7 +169,7 @@ function where(ctx: TranscriptContext, turn: number): string {
 }
 
 function itemComment(rule: Rule, comment: string, evidence: string): string {
-  return truncate(`[${rule.name.toUpperCase()}] ${comment}. ${evidence}`, MAX_COMMENT);
+  return truncate(`${ruleLabel(rule)} ${comment}. ${evidence}`, MAX_COMMENT);
 }
 
 function truncate(s: string, max: number): string {

@@ -229,6 +229,8 @@ export class TranscriptContext {
   readonly lines: readonly TranscriptLine[];
   private speakerList: Speaker[] | undefined;
   private timing: { times: number[]; ownTime: boolean[]; usable: boolean; end: number } | undefined;
+  /** Seconds of the first absolute timestamp (null: none), once ownTimeOf has looked for it. */
+  private firstAbsolute: number | null | undefined;
   private folded: (FoldedText | undefined)[];
   private ascii: (boolean | undefined)[];
   /** Per-rule memo, e.g. the first occurrence a `before:` reference needs. */
@@ -292,11 +294,19 @@ export class TranscriptContext {
     if (this.timing) return this.timing.ownTime[i] ? this.timing.times[i]! : null;
     const p = parseTimestamp(String(this.lines[i]!.timestamp ?? ''));
     if (p === null || p.kind === 'offset') return p?.seconds ?? null;
-    for (const line of this.lines) {
-      const q = parseTimestamp(String(line.timestamp ?? ''));
-      if (q?.kind === 'absolute') return p.seconds - q.seconds;
+    // The call's first absolute time, looked for once per transcript (each rule's evidence asks).
+    if (this.firstAbsolute === undefined) {
+      this.firstAbsolute = null;
+      for (const line of this.lines) {
+        const q = parseTimestamp(String(line.timestamp ?? ''));
+        if (q?.kind === 'absolute') {
+          this.firstAbsolute = q.seconds;
+          break;
+        }
+      }
     }
-    return null;
+    // Never null here: line i itself has an absolute time.
+    return this.firstAbsolute === null ? null : p.seconds - this.firstAbsolute;
   }
 
   foldedLine(i: number): FoldedText {
