@@ -231,17 +231,27 @@ export class TranscriptContext {
   private timing: { times: number[]; ownTime: boolean[]; usable: boolean; end: number } | undefined;
   /** Seconds of the first absolute timestamp (null: none), once ownTimeOf has looked for it. */
   private firstAbsolute: number | null | undefined;
-  private folded: (FoldedText | undefined)[];
-  private ascii: (boolean | undefined)[];
-  /** Per-rule memo, e.g. the first occurrence a `before:` reference needs. */
-  readonly memo = new Map<string, unknown>();
-  /** Per-finder memo (a rubric's finders are objects compiled once), e.g. its eligible turns. */
-  readonly byFinder = new Map<object, unknown>();
+  // The memos below are made on first use: the tutorial's rules use none of them, and making them
+  // for every transcript was a tenth of what scoring a call allocated.
+  private folded: (FoldedText | undefined)[] | undefined;
+  private ascii: (boolean | undefined)[] | undefined;
+  private memoMap: Map<string, unknown> | undefined;
+  private byFinderMap: Map<object, unknown> | undefined;
 
   constructor(lines: readonly TranscriptLine[]) {
     this.lines = lines;
-    this.folded = new Array(lines.length);
-    this.ascii = new Array(lines.length);
+  }
+
+  /** Per-rule memo, e.g. the first occurrence a `before:` reference needs. */
+  get memo(): Map<string, unknown> {
+    this.memoMap ??= new Map();
+    return this.memoMap;
+  }
+
+  /** Per-finder memo (a rubric's finders are objects compiled once), e.g. its eligible turns. */
+  get byFinder(): Map<object, unknown> {
+    this.byFinderMap ??= new Map();
+    return this.byFinderMap;
   }
 
   get speakers(): Speaker[] {
@@ -310,6 +320,7 @@ export class TranscriptContext {
   }
 
   foldedLine(i: number): FoldedText {
+    this.folded ??= new Array(this.lines.length);
     let f = this.folded[i];
     if (f === undefined) {
       f = foldText(String(this.lines[i]!.text ?? ''));
@@ -319,6 +330,7 @@ export class TranscriptContext {
   }
 
   isAsciiLine(i: number): boolean {
+    this.ascii ??= new Array(this.lines.length);
     let a = this.ascii[i];
     if (a === undefined) {
       a = isAscii(this.lines[i]!.text);
