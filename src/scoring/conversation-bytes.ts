@@ -156,17 +156,19 @@ let utf16Length = 0;
 /** Whether every text copied so far is ASCII (then the joined text decodes as Latin-1, a plain copy). */
 let asciiLine = true;
 
+/** The decoded length (UTF-16 code units) of the text copyText copied last. */
+let textLength = 0;
+
 /*
  * The scan is split into small functions (a turn, a text, the transcript, the line) rather than one:
- * V8 optimizes each as soon as it is hot, in a few milliseconds, where one large function took ~50 ms
- * to optimize and was then thrown away once, its tail never having run (a fifth of a second of the
- * command's start, on every thread, measured).
+ * V8 optimizes each as soon as it is hot, where one large function took 40-55 ms to optimize and was
+ * optimized again twice, once after its tail first ran (seen with --trace-opt, on every thread).
  */
 
 /**
- * Copies the text whose first byte is at `i` to the end of the joined text; the index of its closing
- * quote, or -1 when it holds a backslash or a control character or does not close before `end`.
- * Records the transcript line (its length once decoded, and `speaker`/`timestamp` positions) after it.
+ * Copies the text whose first byte is at `i` to the end of the joined text, after a space unless it
+ * is the first; the index of its closing quote, or -1 (nothing kept) when it holds a backslash or a
+ * control character or does not close before `end`. Sets textLength.
  */
 function copyText(bytes: Buffer, i: number, end: number): number {
   const out = joinedBytes;
@@ -223,9 +225,6 @@ function viewOf(bytes: Buffer): DataView {
   }
   return view;
 }
-
-/** The decoded length of the text copyText copied last. */
-let textLength = 0;
 
 /**
  * Reads the transcript line (an object) at `i`, the opening brace; the index after its closing brace,
