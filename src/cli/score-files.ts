@@ -20,7 +20,7 @@ import {
   type Rubric,
   scoreTranscript,
 } from '../scoring/index.js';
-import type { WorkerPool } from '../scoring-pool/pool.js';
+import type { WorkerPool } from '../worker-pool/index.js';
 import { type BatchRequest, type BatchResult, scoreBatch } from './score-batch.js';
 import { formatScored, formatSkipped, type OutputFormat } from './score-output.js';
 

@@ -1,7 +1,7 @@
 /** Entry module of `npm run score`'s worker threads: compiles the rubric, then scores batches. */
 import { workerData } from 'node:worker_threads';
 import { parseRubric } from '../scoring/index.js';
-import { serveTasks } from '../scoring-pool/pool.js';
+import { serveTasks } from '../worker-pool/index.js';
 import { type BatchRequest, type BatchResult, scoreBatch } from './score-batch.js';
 
 const { text, path } = workerData as { text: string; path: string };

@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { createWorkerPool, moduleNextTo } from '../scoring-pool/pool.js';
+import { createWorkerPool, moduleNextTo } from '../worker-pool/index.js';
 import type { CommandArgs } from './commands.js';
 import type { BatchRequest, BatchResult } from './score-batch.js';
 import type { OutputFormat } from './score-output.js';

@@ -1,14 +1,14 @@
 /**
- * The scorer the service uses: the rubric engine running on worker threads (pool.ts), behind the
+ * The scorer the service uses: the rubric engine running on worker threads (src/worker-pool), behind the
  * engine's `Scorer` interface. Scoring is CPU work proportional to the transcript (docs/rubrics.md
  * section 4 bounds it), so a long transcript on the main thread would hold every HTTP request and the
  * lease renewal until it is done; on a worker thread it holds only its own job.
  */
 import type { TranscriptLine } from '../domain/transcript.js';
 import { evaluationComment, type Rubric, type ScoreResult, type Scorer } from '../scoring/index.js';
-import { createWorkerPool, defaultPoolSize, moduleNextTo } from './pool.js';
+import { createWorkerPool, defaultPoolSize, moduleNextTo } from '../worker-pool/index.js';
 
-export { defaultPoolSize } from './pool.js';
+export { defaultPoolSize } from '../worker-pool/index.js';
 
 export interface ScoringPool extends Scorer {
   readonly threads: number;

@@ -5,7 +5,7 @@
 import { workerData } from 'node:worker_threads';
 import type { TranscriptLine } from '../domain/transcript.js';
 import { parseRubric, type ScoreResult, scoreTranscript } from '../scoring/index.js';
-import { serveTasks } from './pool.js';
+import { serveTasks } from '../worker-pool/index.js';
 
 const { text, path } = workerData as { text: string; path: string };
 const parsed = parseRubric(text, path);

@@ -1,5 +1,5 @@
 /** A worker for the pool's own tests: echoes, throws, dies or spins on request. */
-import { serveTasks } from '../../src/scoring-pool/pool.js';
+import { serveTasks } from '../../src/worker-pool/index.js';
 
 serveTasks<{ do: 'echo' | 'throw' | 'die' | 'spin'; value?: number }, number>((request) => {
   if (request.do === 'throw') throw new Error('asked to throw');

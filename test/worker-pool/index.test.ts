@@ -1,9 +1,9 @@
 /**
- * The worker pool under src/scoring-pool: tasks answered in order of arrival, a thread that fails
+ * The worker pool (src/worker-pool): tasks answered in order of arrival, a thread that fails
  * takes down only its own task, and closing fails what is pending.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createWorkerPool, type WorkerPool } from '../../src/scoring-pool/pool.js';
+import { createWorkerPool, type WorkerPool } from '../../src/worker-pool/index.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterAll(async () => {
