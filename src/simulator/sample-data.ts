@@ -53,7 +53,7 @@ export interface SampleOptions {
 }
 
 /** mulberry32: small, fast, good enough for sample data, and the same everywhere. */
-function createRandom(seed: number): () => number {
+export function createRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -2,23 +2,13 @@
  * scoreBatch, the unit of work of `npm run score` on large files: output written into memory handed
  * back by earlier batches, grown when it does not fit, byte for byte what formatting each line prints.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type BatchRequest, scoreBatch } from '../../src/cli/score-batch.js';
 import { formatScored } from '../../src/cli/score-output.js';
-import {
-  isEmptyTranscript,
-  parseRubric,
-  readConversationLine,
-  scoreTranscript,
-} from '../../src/scoring/index.js';
+import { isEmptyTranscript, readConversationLine, scoreTranscript } from '../../src/scoring/index.js';
+import { bundledRubric } from '../support/scoring.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const parsed = parseRubric(readFileSync(join(ROOT, 'rubrics/tutorial.yaml'), 'utf8'), 'tutorial.yaml');
-if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-const rubric = parsed.rubric;
+const rubric = bundledRubric('tutorial.yaml');
 
 // Ids and text with two- and three-byte characters and a surrogate pair: a piece that does not fit
 // must never be cut inside a character.

@@ -2,23 +2,12 @@
  * The JSON line `qm score` prints for a result is written piece by piece (score-output.ts); it must be
  * exactly what JSON.stringify writes for the documented object, whatever the strings and numbers.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatScored } from '../../src/cli/score-output.js';
-import {
-  evaluationComment,
-  formatScore,
-  parseRubric,
-  type Rubric,
-  type ScoreResult,
-} from '../../src/scoring/index.js';
+import { evaluationComment, formatScore, type Rubric, type ScoreResult } from '../../src/scoring/index.js';
+import { bundledRubric } from '../support/scoring.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const parsed = parseRubric(readFileSync(join(ROOT, 'rubrics/example.yaml'), 'utf8'), 'example.yaml');
-if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-const rubric = parsed.rubric;
+const rubric = bundledRubric('example.yaml');
 
 /** The object the line stands for, as docs/contract.md and the README describe it. */
 function documented(r: Rubric, id: string, file: string, result: ScoreResult): string {

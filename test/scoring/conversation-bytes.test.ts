@@ -5,33 +5,13 @@
  * (null) to readConversationLine, which says what is wrong with it. Checked on lines of many shapes
  * and on tens of thousands of random corruptions of them.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  parseRubric,
-  readConversationBytes,
-  readConversationLine,
-  scoreTranscript,
-} from '../../src/scoring/index.js';
+import { readConversationBytes, readConversationLine, scoreTranscript } from '../../src/scoring/index.js';
+// Deterministic (mulberry32), so that a failure can be replayed.
+import { createRandom as random } from '../../src/simulator/sample-data.js';
+import { bundledRubric } from '../support/scoring.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const parsed = parseRubric(readFileSync(join(ROOT, 'rubrics/tutorial.yaml'), 'utf8'), 'tutorial.yaml');
-if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-const tutorial = parsed.rubric;
-
-/** A small deterministic generator (mulberry32), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const tutorial = bundledRubric('tutorial.yaml');
 
 const WORDS = [
   'hello',

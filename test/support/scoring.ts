@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseRubric, type Rubric, type TranscriptLine } from '../../src/scoring/index.js';
 
 /** The rubric `text` defines; throws with its errors when it does not load. */
@@ -5,6 +6,11 @@ export function rubricOf(text: string, file = 'rubric.yaml'): Rubric {
   const parsed = parseRubric(text, file);
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
   return parsed.rubric;
+}
+
+/** One of the repository's bundled rubrics (rubrics/NAME), loaded as the command loads it. */
+export function bundledRubric(name: 'tutorial.yaml' | 'example.yaml'): Rubric {
+  return rubricOf(readFileSync(new URL(`../../rubrics/${name}`, import.meta.url), 'utf8'), name);
 }
 
 /** The errors that refuse the rubric `text`; throws when it loads. */
