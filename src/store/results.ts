@@ -98,6 +98,19 @@ export interface BacktestRow {
   transcript(): TranscriptLine[] | null;
 }
 
+/** The columns a backtest reads per result (with its transcript's, when stored). */
+interface BacktestColumns {
+  id: number;
+  conversationId: string;
+  overallScore: number;
+  passed: number;
+  rubricHash: string;
+  reviewCount: number;
+  rulesJson: string;
+  codec: string | null;
+  body: Buffer | null;
+}
+
 /** A BacktestRow over the columns read (no closure per row: a backtest reads tens of thousands). */
 class StoredForBacktest implements BacktestRow {
   readonly id: number;
@@ -111,17 +124,7 @@ class StoredForBacktest implements BacktestRow {
   private readonly codec: string | null;
   private readonly body: Buffer | null;
 
-  constructor(row: {
-    id: number;
-    conversationId: string;
-    overallScore: number;
-    passed: number;
-    rubricHash: string;
-    reviewCount: number;
-    rulesJson: string;
-    codec: string | null;
-    body: Buffer | null;
-  }) {
+  constructor(row: BacktestColumns) {
     this.id = row.id;
     this.conversationId = row.conversationId;
     this.overallScore = row.overallScore;
@@ -637,18 +640,7 @@ export class ResultStore {
            r.rules_json AS rulesJson, t.codec AS codec, t.body AS body
          FROM results r LEFT JOIN transcripts t ON t.conversation_id = r.conversation_id
          WHERE ${where.join(' AND ')} ORDER BY r.evaluated_at, r.id LIMIT ?`,
-      ).all(...params, chunk) as {
-        id: number;
-        evaluatedAt: number;
-        conversationId: string;
-        overallScore: number;
-        passed: number;
-        rubricHash: string;
-        reviewCount: number;
-        rulesJson: string;
-        codec: string | null;
-        body: Buffer | null;
-      }[];
+      ).all(...params, chunk) as (BacktestColumns & { evaluatedAt: number })[];
       if (rows.length === 0) return;
       const out = rows.map((row) => new StoredForBacktest(row));
       const last = rows[rows.length - 1]!;
