@@ -421,7 +421,6 @@ export function createWorker(options: WorkerOptions): Worker {
       delivery: { target, id: deliveryId },
       overallScore,
       rubric: { name: scorer.rubric.name, version: scorer.rubric.version, hash: scorer.rubric.hash },
-      rules: result.rules,
       ...(already ? { note: { code: already.code, reason: already.reason } } : {}),
     };
     const now = clock.now();

@@ -66,7 +66,7 @@ export const JOB_SQL = {
 
   // ---- Worker: how a leased job's run ended (fenced by the lease) -----------------------------
   /** @code/@reason: null, or 'already_evaluated' when CXone answered with an evaluation it already had. */
-  submitted: `UPDATE jobs SET state = 'submitted', reason_code = @code, reason = @reason, evaluation_id = @evaluationId, delivered_to = @deliveredTo, overall_score = @overallScore, rubric_name = @rubricName, rubric_version = @rubricVersion, rubric_hash = @rubricHash, result_json = @resultJson, finished_at = @now, ${END_LEASE} WHERE ${LEASED}`,
+  submitted: `UPDATE jobs SET state = 'submitted', reason_code = @code, reason = @reason, evaluation_id = @evaluationId, delivered_to = @deliveredTo, overall_score = @overallScore, rubric_name = @rubricName, rubric_version = @rubricVersion, rubric_hash = @rubricHash, result_json = NULL, finished_at = @now, ${END_LEASE} WHERE ${LEASED}`,
   skip: `UPDATE jobs SET state = 'skipped', reason_code = @code, reason = @reason, finished_at = @now, ${END_LEASE} WHERE ${LEASED}`,
   /** The run ended in an error that repeating cannot cure, or the last of too many: it counts. */
   fail: `UPDATE jobs SET state = 'failed', reason_code = @code, reason = @reason, attempts = attempts + 1, finished_at = @now, ${END_LEASE} WHERE ${LEASED}`,

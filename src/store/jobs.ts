@@ -1,5 +1,4 @@
 import type { Statement } from 'better-sqlite3';
-import type { RuleOutcome } from '../scoring/index.js';
 import type { Store } from './db.js';
 import { fromRow, type Job, toRow } from './job-rows.js';
 import { JOB_SQL, type JobStatementName } from './job-sql.js';
@@ -17,16 +16,7 @@ export interface ConversationFacts {
   endTime?: string | null;
 }
 
-/** One rule's result as kept with a submitted job: what agents and reviewers read. */
-export interface RuleRecord {
-  name: string;
-  outcome: RuleOutcome;
-  /** 0-100; null when the rule is N/A. */
-  score: number | null;
-  comment: string;
-}
-
-/** What a destination accepted for a job: the `submitted` transition keeps all of it. */
+/** What a destination accepted for a job, as the `submitted` transition keeps it. */
 export interface SubmittedResult {
   /** Where it went besides this database, and the id the destination gave it (null: none given). */
   delivery: { target: 'cxone-qm' | 'cxone-business-data' | 'none'; id: string | null };
@@ -34,7 +24,6 @@ export interface SubmittedResult {
   overallScore: number;
   /** Which rubric scored it, so a later change of rubric can be told apart. */
   rubric: { name: string; version: string; hash: string };
-  rules: RuleRecord[];
   /** Kept beside the submitted state: CXone answered with an evaluation it already had. */
   note?: { code: 'already_evaluated'; reason: string };
 }
@@ -280,7 +269,11 @@ export class JobStore {
 
   // ---- Worker: how a leased run ended (each answers false when the lease was lost) ------------
 
-  /** The destination accepted the evaluation: done, with what was submitted kept beside it. */
+  /**
+   * The destination accepted the evaluation: done, with where it went, its score and rubric. The
+   * per-rule results are kept once, in the results table (written in the same transaction), not
+   * copied onto the job as well.
+   */
   submitted(owner: string, conversationId: string, result: SubmittedResult, now: number): boolean {
     return this.endRun('submitted', owner, conversationId, now, {
       code: result.note?.code ?? null,
@@ -291,9 +284,6 @@ export class JobStore {
       rubricName: result.rubric.name,
       rubricVersion: result.rubric.version,
       rubricHash: result.rubric.hash,
-      resultJson: JSON.stringify(
-        result.rules.map((r) => ({ name: r.name, outcome: r.outcome, score: r.score, comment: r.comment })),
-      ),
     });
   }
 

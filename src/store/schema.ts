@@ -140,7 +140,10 @@ export const jobs = sqliteTable(
     rubricName: text('rubric_name'),
     rubricVersion: text('rubric_version'),
     rubricHash: text('rubric_hash'),
-    /** Per-rule results as JSON (outcome, score, comment): what agents and reviewers read. */
+    /**
+     * No longer written (NULL): the per-rule results are in `results`. Kept so that upgrading needs no
+     * rewrite of the jobs table; values written by earlier versions go with their jobs (RETENTION_DAYS).
+     */
     resultJson: text('result_json'),
     finishedAt: integer('finished_at'),
     createdAt: integer('created_at').notNull(),

@@ -63,7 +63,6 @@ it('by id, it says for each id what it did or why not, and exits 1 when some cou
       delivery: { target: 'cxone-qm' as const, id: 'ev-1' },
       overallScore: 100,
       rubric: { name: 'r', version: '1', hash: 'h' },
-      rules: [],
     },
     now,
   );

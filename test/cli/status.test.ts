@@ -32,7 +32,7 @@ it('shows jobs by state, failures with their reasons, waiting work and the last 
     overallScore: 100,
     rubric: { name: 'r', version: '1', hash: 'h' },
   };
-  jobs.submitted('w', first!.conversationId, { ...result, rules: [] }, now);
+  jobs.submitted('w', first!.conversationId, result, now);
   jobs.fail(
     'w',
     second!.conversationId,
@@ -82,7 +82,6 @@ it('says when webhooks are being refused for their signature, and which conversa
       delivery: { target: 'cxone-qm', id: 'ev-0' },
       overallScore: 90,
       rubric: { name: 'r', version: '2', hash: 'h' },
-      rules: [],
       note: { code: 'already_evaluated', reason },
     },
     now,

@@ -12,7 +12,6 @@ const RESULT: SubmittedResult = {
   delivery: { target: 'cxone-qm', id: 'e1' },
   overallScore: 87.5,
   rubric: { name: 'r', version: '2', hash: 'h' },
-  rules: [{ name: 'greeting', outcome: 'pass', score: 100, comment: '[GREETING] found' }],
 };
 
 let t: ReturnType<typeof tempStore>;
@@ -197,9 +196,15 @@ const leased = (id: string): Job => {
 
 describe('job state machine: how a run ends', () => {
   const AT = NOW + 5_000;
+  it('a submitted run clears a per-rule copy an earlier version kept on the job (results has the rules)', () => {
+    leased('c');
+    store.sqlite.prepare("UPDATE jobs SET result_json = '[]' WHERE conversation_id = 'c'").run();
+    expect(jobs.submitted('w', 'c', RESULT, NOW)).toBe(true);
+    expect(jobs.get('c')?.resultJson).toBeNull();
+  });
   it.each([
     [
-      'submitted keeps the result',
+      'submitted keeps where it went, the score and the rubric (the rules are in results)',
       (id: string) => jobs.submitted('w', id, RESULT, NOW),
       {
         state: 'submitted',
@@ -210,7 +215,7 @@ describe('job state machine: how a run ends', () => {
         rubricName: 'r',
         rubricVersion: '2',
         rubricHash: 'h',
-        resultJson: JSON.stringify(RESULT.rules),
+        resultJson: null,
         finishedAt: NOW,
       },
     ],
