@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { type BusinessDataFields, parseBusinessDataFields } from './cxone/platform/business-data.js';
 import { type CxonePaths, DEFAULT_CXONE_PATHS, DEFAULT_CXONE_SCOPES } from './cxone/tutorial-wire.js';
+import {
+  DEFAULT_CXONE_CALL_RETRIES,
+  DEFAULT_CXONE_MAX_ANSWER_MB,
+  DEFAULT_CXONE_MAX_RETRY_AFTER_SECONDS,
+  DEFAULT_HTTP_MAX_CONNECTIONS,
+  DEFAULT_SWEEP_MAX_PAGES,
+} from './defaults.js';
 import { hasDotSegment, idProblem } from './domain/ids.js';
 import { isTimeZone } from './web/time.js';
 
@@ -69,7 +76,7 @@ const schema = z.object({
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   ADMIN_PORT: int(0, 65535).optional(),
   ADMIN_HOST: z.string().trim().min(1).default('127.0.0.1'),
-  HTTP_MAX_CONNECTIONS: int(8, 1_000_000).default(512),
+  HTTP_MAX_CONNECTIONS: int(8, 1_000_000).default(DEFAULT_HTTP_MAX_CONNECTIONS),
   WEBHOOK_MAX_BYTES_IN_FLIGHT: int(256 * 1024, 4 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   DATABASE_PATH: z.string().trim().min(1, 'must not be empty').default(DEFAULT_DATABASE_PATH),
   CXONE_ORG: z
@@ -102,9 +109,9 @@ const schema = z.object({
   CXONE_PAGE_SIZE: int(1, 1000).default(50),
   CXONE_TIMEOUT_MS: int(100, 300_000).default(15_000),
   CXONE_MAX_REQUESTS_PER_MINUTE: int(1, 1_000_000).default(50),
-  CXONE_MAX_RETRY_AFTER_SECONDS: int(1, 86_400).default(300),
-  CXONE_MAX_ANSWER_MB: num(0.001, 1_024).default(20),
-  CXONE_CALL_RETRIES: int(0, 10).default(2),
+  CXONE_MAX_RETRY_AFTER_SECONDS: int(1, 86_400).default(DEFAULT_CXONE_MAX_RETRY_AFTER_SECONDS),
+  CXONE_MAX_ANSWER_MB: num(0.001, 1_024).default(DEFAULT_CXONE_MAX_ANSWER_MB),
+  CXONE_CALL_RETRIES: int(0, 10).default(DEFAULT_CXONE_CALL_RETRIES),
 
   CXONE_ISSUER: httpUrl(DEFAULT_CXONE_ISSUER),
   CXONE_ACCESS_KEY_ID: optionalText,
@@ -129,7 +136,7 @@ const schema = z.object({
   SHUTDOWN_GRACE_SECONDS: num(0, 600).default(10),
   JOB_LEASE_SECONDS: num(1, 3_600).default(15),
   SWEEP_CONNECT_TIMEOUT_SECONDS: num(0, 3_600).default(30),
-  SWEEP_MAX_PAGES: int(1, 1_000_000).default(1_000),
+  SWEEP_MAX_PAGES: int(1, 1_000_000).default(DEFAULT_SWEEP_MAX_PAGES),
   METRICS_TOKEN: optionalText,
   RETENTION_DAYS: int(0, 36_500).default(90),
   // No zod default: when unset it follows RETENTION_DAYS (see loadConfig).

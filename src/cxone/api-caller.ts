@@ -1,5 +1,10 @@
 import type { z } from 'zod';
 import type { Clock } from '../clock.js';
+import {
+  DEFAULT_CXONE_CALL_RETRIES,
+  DEFAULT_CXONE_MAX_ANSWER_MB,
+  DEFAULT_CXONE_MAX_RETRY_AFTER_SECONDS,
+} from '../defaults.js';
 import { hasDotSegment, pathSegmentProblem, printable } from '../domain/ids.js';
 import type { TokenSource } from './token-source.js';
 import { createUndiciTransport, type HttpTransport } from './transport.js';
@@ -240,9 +245,9 @@ export const RETRYABLE: Record<CxoneErrorKind, boolean> = {
 
 /** Longest piece of an error body kept in a message: enough to read CXone's reason, not a dump. */
 export const MAX_ERROR_BODY_CHARS = 300;
-export const DEFAULT_MAX_RETRY_AFTER_MS = 5 * 60_000;
-export const DEFAULT_MAX_ANSWER_BYTES = 20 * 1024 * 1024;
-export const DEFAULT_TRANSIENT_RETRIES = 2;
+export const DEFAULT_MAX_RETRY_AFTER_MS = DEFAULT_CXONE_MAX_RETRY_AFTER_SECONDS * 1000;
+export const DEFAULT_MAX_ANSWER_BYTES = DEFAULT_CXONE_MAX_ANSWER_MB * 1024 * 1024;
+export const DEFAULT_TRANSIENT_RETRIES = DEFAULT_CXONE_CALL_RETRIES;
 /** A 5xx whose Retry-After asks for longer than this is left to the caller's backoff. */
 const MAX_QUICK_RETRY_WAIT_MS = 2_000;
 /** Connection failures that mean nothing reached the server: repeating any request is harmless. */

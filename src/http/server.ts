@@ -15,6 +15,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { getPath } from 'hono/utils/url';
+import { DEFAULT_HTTP_MAX_CONNECTIONS } from '../defaults.js';
 import { PUBLIC_PREFIX } from './app.js';
 
 /** What a listener serves: a Hono app, or anything with its `fetch`. */
@@ -56,7 +57,6 @@ const TIMEOUT_CHECK_MS = 1_000;
 // A connection that has sent no complete request headers this long after opening is fair game when
 // the listener is full: real senders send their request at once.
 const SILENT_GRACE_MS = 2_000;
-export const DEFAULT_MAX_CONNECTIONS = 512;
 const IDLE_SWEEP_MS = 50;
 const DEFAULT_GRACE_MS = 10_000;
 
@@ -77,7 +77,7 @@ export function startHttpServer(options: StartHttpServerOptions): Promise<Runnin
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = HEADERS_TIMEOUT_MS;
     server.requestTimeout = REQUEST_TIMEOUT_MS;
-    server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    server.maxConnections = options.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS;
     reclaimWhenFull(server);
 
     const onError = (err: Error) => reject(err);

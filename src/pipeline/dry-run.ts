@@ -2,11 +2,12 @@ import type { Clock } from '../clock.js';
 import { cxoneError } from '../cxone/api-caller.js';
 import { resultOf, summaryOf } from '../cxone/platform/business-data.js';
 import type { CxoneError } from '../cxone/types.js';
+import { DEFAULT_SWEEP_MAX_PAGES } from '../defaults.js';
 import { formatScore, type Scorer } from '../scoring/index.js';
 import { backoffDelay } from './backoff.js';
 import type { ConversationLister } from './listers.js';
 import type { TranscriptSource } from './sources.js';
-import { DEFAULT_SWEEP_MAX_PAGES, pageCapMessage, repeatedPageMessage } from './sweep.js';
+import { pageCapMessage, repeatedPageMessage } from './sweep.js';
 
 /**
  * `npm run sweep -- --dry-run`: what a sweep would find and how each conversation would score, with

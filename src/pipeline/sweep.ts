@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { cxoneError } from '../cxone/api-caller.js';
 import type { CxoneError, CxoneResult } from '../cxone/types.js';
+import { DEFAULT_SWEEP_MAX_PAGES } from '../defaults.js';
 import { idProblem, printable, textProblem } from '../domain/ids.js';
 import { retryWhileBusy } from '../store/db.js';
 import type { ConversationFacts, JobStore } from '../store/jobs.js';
@@ -59,7 +60,6 @@ export interface SweepResult {
   interrupted?: boolean;
 }
 
-export const DEFAULT_SWEEP_MAX_PAGES = 1_000;
 /** Refused rows named in the pass's warning; the rest are only counted. */
 const REFUSED_SHOWN = 5;
 const MAX_SHORT_TEXT = 100;
