@@ -6,6 +6,7 @@ import { ResultStore } from '../../src/store/results.js';
 import { createRetentionBatches } from '../../src/store/retention.js';
 import { ReviewStore } from '../../src/store/reviews.js';
 import { consoleFixture, csrfOf, FORM, PASSWORD } from '../support/console.js';
+import { storedRule } from '../support/results.js';
 
 type Fixture = Awaited<ReturnType<typeof consoleFixture>>;
 let fx: Fixture | undefined;
@@ -227,17 +228,7 @@ describe('pages', () => {
       evaluatedAt: fx.now - 1000,
       overallScore: 50,
       rubric: { name: evil, version: '1', hash: 'a'.repeat(64) },
-      rules: [
-        {
-          name: 'greeting',
-          outcome: 'pass',
-          score: 100,
-          weight: 1,
-          critical: false,
-          evidence: `Found "${evil}" (AGENT, turn 1)`,
-          comment: evil,
-        },
-      ],
+      rules: [storedRule('greeting', 'pass', { evidence: `Found "${evil}" (AGENT, turn 1)`, comment: evil })],
       comment: evil,
       delivery: { state: 'not_configured' },
       transcript: [{ speaker: evil, text: `hello ${evil}`, timestamp: evil }],

@@ -10,6 +10,7 @@ import { ResultStore } from '../../src/store/results.js';
 import { createRetentionBatches, type DeleteBatch, type RetentionWindow } from '../../src/store/retention.js';
 import { ReviewStore } from '../../src/store/reviews.js';
 import { tempStore } from '../support/db.js';
+import { storedRule } from '../support/results.js';
 
 const DAY = 86_400_000;
 
@@ -242,17 +243,7 @@ describe('retention runner', () => {
           evaluatedAt: at,
           overallScore: 100,
           rubric: { name: 'r', version: '1', hash: 'h' },
-          rules: [
-            {
-              name: 'greeting',
-              outcome: 'pass',
-              score: 100,
-              weight: 1,
-              critical: false,
-              evidence: '',
-              comment: '',
-            },
-          ],
+          rules: [storedRule('greeting', 'pass')],
           comment: '',
           delivery: { state: 'not_configured' },
           transcript: [{ speaker: 'agent', text: 'hello', timestamp: '' }],

@@ -4,6 +4,7 @@ import { type ResultFilter, type ResultInput, ResultStore } from '../../src/stor
 import { ReviewStore } from '../../src/store/reviews.js';
 import { FORM, seedResults } from '../support/console.js';
 import { tempStore } from '../support/db.js';
+import { storedRule } from '../support/results.js';
 
 let cleanup: (() => void) | undefined;
 afterEach(() => cleanup?.());
@@ -25,15 +26,7 @@ function input(over: Partial<ResultInput> = {}): ResultInput {
     overallScore: 80,
     rubric: { name: 'r', version: '1', hash: 'h' },
     rules: [
-      {
-        name: 'greeting',
-        outcome: 'pass',
-        score: 100,
-        weight: 1,
-        critical: false,
-        evidence: 'Found "hi" (AGENT, turn 1)',
-        comment: '',
-      },
+      storedRule('greeting', 'pass', { evidence: 'Found "hi" (AGENT, turn 1)' }),
       {
         name: 'disclosure',
         outcome: 'fail',
@@ -92,17 +85,7 @@ describe('results', () => {
         agentId: 'agent-2',
         evaluatedAt: T0 + 86_400_000,
         overallScore: 100,
-        rules: [
-          {
-            name: 'greeting',
-            outcome: 'fail',
-            score: 0,
-            weight: 1,
-            critical: false,
-            evidence: '',
-            comment: '',
-          },
-        ],
+        rules: [storedRule('greeting', 'fail')],
         delivery: { state: 'failed', target: 'cxone-qm', note: 'HTTP 422' },
       }),
     );

@@ -8,6 +8,7 @@ import { createRetentionBatches, RETENTION_TARGETS } from '../../src/store/reten
 import { ReviewStore } from '../../src/store/reviews.js';
 import { SweepStore } from '../../src/store/sweeps.js';
 import { tempStore } from '../support/db.js';
+import { storedRule } from '../support/results.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 6, 1);
@@ -78,18 +79,7 @@ function resultAt(results: ResultStore, conversationId: string, at: number, agen
     evaluatedAt: at,
     overallScore: 50,
     rubric: { name: 'r', version: '1', hash: 'h' },
-    rules: [
-      {
-        name: 'greeting',
-        outcome: 'pass',
-        score: 100,
-        weight: 1,
-        critical: false,
-        evidence: '',
-        comment: '',
-      },
-      { name: 'closing', outcome: 'fail', score: 0, weight: 1, critical: false, evidence: '', comment: '' },
-    ],
+    rules: [storedRule('greeting', 'pass'), storedRule('closing', 'fail')],
     comment: 'c',
     delivery: { state: 'delivered', target: 'cxone-qm', id: `ev-${conversationId}`, at },
     transcript: [{ speaker: 'agent', text: 'hello', timestamp: '2026-01-01T00:00:00Z' }],
