@@ -66,12 +66,6 @@ function scoredPool(results: ResultStore): { submitted: SubmittedResult; prepare
         delivery: { target: 'cxone-qm' as const, id: deliveryId },
         overallScore,
         rubric: { name: rubric.name, version: rubric.version, hash: rubric.hash },
-        rules: result.rules.map((r) => ({
-          name: r.name,
-          outcome: r.outcome,
-          score: r.score,
-          comment: r.comment,
-        })),
       },
       prepared: results.prepare(
         resultInput({
