@@ -5,6 +5,7 @@
  */
 import {
   isEmptyTranscript,
+  primeConversationBytes,
   type Rubric,
   readConversationBytes,
   readConversationLine,
@@ -12,6 +13,9 @@ import {
   type TranscriptLine,
 } from '../scoring/index.js';
 import { formatScored, formatSkipped, type OutputFormat } from './score-output.js';
+
+// Every thread that loads this module reads lines in bulk (`qm score` and its workers).
+primeConversationBytes();
 
 export interface BatchRequest {
   /** UTF-8 bytes of whole lines (cut after a newline, or at the end of the file). */

@@ -475,8 +475,10 @@ function conversation(bytes: Buffer, id: string | undefined): BytesConversation 
  * made V8 compile the reader again, several times per thread, each time tens of milliseconds of
  * a core (measured with --trace-deopt on 20,000 calls). Feedback from these lines, taken before
  * any real line, lets the first optimization be the last. Nothing is kept: the state is per line.
+ * Called by the threads that read many lines (`qm score`'s), not on import: other processes never
+ * read a line this way.
  */
-function prime(): void {
+export function primeConversationBytes(): void {
   const texts = ['', 'a', 'ab', 'abc', 'Hello', 'Hello, there', 'café', 'naïve €20', '😀 ok', 'x'.repeat(9)];
   const turns = texts.map((text, n) => ({
     speaker: n % 3 === 0 ? 'AGENT' : 'CUSTOMER',
@@ -509,4 +511,3 @@ function prime(): void {
     }
   }
 }
-prime();

@@ -4,7 +4,7 @@
  */
 
 export type { BytesConversation } from './conversation-bytes.js';
-export { readConversationBytes } from './conversation-bytes.js';
+export { primeConversationBytes, readConversationBytes } from './conversation-bytes.js';
 export type { Conversation, ConversationRead } from './conversations.js';
 export {
   fileBaseName,
